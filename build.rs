@@ -352,6 +352,8 @@ mod syscall_table {
              /// numbers) to `crate::linux::syscall::enosys`.\n",
         );
         o.push_str("#[inline]\n");
+        // SyscallCtx may carry lifetimes; the elided form works either way.
+        o.push_str("#[allow(elided_lifetimes_in_paths)]\n");
         o.push_str("pub fn dispatch(ctx: &mut crate::linux::syscall::SyscallCtx, nr: u64, a: [u64; 6]) -> i64 {\n");
         o.push_str("    match nr {\n");
         for r in rows {
