@@ -1,0 +1,5 @@
+//! Lifters for scalar floating point.
+
+use crate::arm64::decode::Encoding;
+
+pub const ENCODINGS: &[Encoding] = &[];

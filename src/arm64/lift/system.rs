@@ -1,0 +1,389 @@
+//! Lifters for exception-generating and system instructions: SVC, BRK, UDF, HVC/SMC/HLT
+//! (SIGILL at EL0), hints (NOP, YIELD, WFE, WFI, SEV, BTI and the PAC hints, which are
+//! NOPs on a CPU without FEAT_PAuth), CLREX, DMB/DSB/ISB, MRS/MSR of the EL0-visible
+//! system registers (and the ID registers, as Linux's CPUID emulation exposes them),
+//! and the EL0 cache maintenance operations DC ZVA/CVAU/CVAC/CIVAC/CVAP and IC IVAU.
+
+use super::{bit, bits, helper, Flow, Lifted, Lifter};
+use crate::arm64::cpu::Cpu;
+use crate::arm64::decode::{Class, Encoding};
+use crate::arm64::disas;
+use crate::ir::{Term, Trap, W};
+
+pub const ENCODINGS: &[Encoding] = &[
+    Encoding::new("SVC", "11010100_000xxxxx_xxxxxxxx_xxx00001", Class::System, lift_svc, dis_exc),
+    Encoding::new("HVC", "11010100_000xxxxx_xxxxxxxx_xxx00010", Class::System, lift_priv, dis_exc),
+    Encoding::new("SMC", "11010100_000xxxxx_xxxxxxxx_xxx00011", Class::System, lift_priv, dis_exc),
+    Encoding::new("BRK", "11010100_001xxxxx_xxxxxxxx_xxx00000", Class::System, lift_brk, dis_exc),
+    Encoding::new("HLT", "11010100_010xxxxx_xxxxxxxx_xxx00000", Class::System, lift_priv, dis_exc),
+    Encoding::new("UDF", "00000000_00000000_xxxxxxxx_xxxxxxxx", Class::System, lift_udf, dis_udf),
+    Encoding::new("HINT", "11010101_00000011_0010xxxx_xxx11111", Class::System, lift_nop, dis_hint),
+    Encoding::new("CLREX", "11010101_00000011_0011xxxx_01011111", Class::System, lift_clrex, dis_barrier),
+    Encoding::new("DSB", "11010101_00000011_0011xxxx_10011111", Class::System, lift_fence, dis_barrier),
+    Encoding::new("DMB", "11010101_00000011_0011xxxx_10111111", Class::System, lift_fence, dis_barrier),
+    Encoding::new("ISB", "11010101_00000011_0011xxxx_11011111", Class::System, lift_nop, dis_barrier),
+    Encoding::new("SYS", "11010101_00001xxx_xxxxxxxx_xxxxxxxx", Class::System, lift_sys, dis_sys),
+    Encoding::new("MSR (register)", "11010101_0001xxxx_xxxxxxxx_xxxxxxxx", Class::System, lift_msr, dis_mrs),
+    Encoding::new("MRS", "11010101_0011xxxx_xxxxxxxx_xxxxxxxx", Class::System, lift_mrs, dis_mrs),
+];
+
+fn lift_svc(l: &mut Lifter, w: u32) -> Lifted {
+    let imm = bits(w, 20, 5) as u16;
+    Ok(Flow::End(Term::Trap {
+        trap: Trap::Svc(imm),
+        pc: l.next_pc(),
+    }))
+}
+
+fn lift_brk(l: &mut Lifter, w: u32) -> Lifted {
+    l.trap(Trap::Brk(bits(w, 20, 5) as u16))
+}
+
+fn lift_priv(l: &mut Lifter, w: u32) -> Lifted {
+    l.trap(Trap::Privileged(w))
+}
+
+fn lift_udf(l: &mut Lifter, w: u32) -> Lifted {
+    // Permanently undefined by design: SIGILL, but not an "unimplemented" report.
+    l.trap(Trap::Undefined(w))
+}
+
+fn dis_exc(w: u32, _pc: u64) -> String {
+    let m = match (bits(w, 23, 21), bits(w, 1, 0)) {
+        (0, 1) => "svc",
+        (0, 2) => "hvc",
+        (0, 3) => "smc",
+        (1, _) => "brk",
+        _ => "hlt",
+    };
+    format!("{m} #{:#x}", bits(w, 20, 5))
+}
+
+fn dis_udf(w: u32, _pc: u64) -> String {
+    format!("udf #{}", bits(w, 15, 0))
+}
+
+fn lift_nop(_l: &mut Lifter, _w: u32) -> Lifted {
+    Ok(Flow::Next)
+}
+
+fn dis_hint(w: u32, _pc: u64) -> String {
+    let n = bits(w, 11, 5);
+    match n {
+        0 => "nop".into(),
+        1 => "yield".into(),
+        2 => "wfe".into(),
+        3 => "wfi".into(),
+        4 => "sev".into(),
+        5 => "sevl".into(),
+        7 => "xpaclri".into(),
+        8 => "pacia1716".into(),
+        25 => "paciasp".into(),
+        29 => "autiasp".into(),
+        32 => "bti".into(),
+        34 => "bti c".into(),
+        36 => "bti j".into(),
+        38 => "bti jc".into(),
+        _ => format!("hint #{n}"),
+    }
+}
+
+fn lift_fence(l: &mut Lifter, _w: u32) -> Lifted {
+    l.b.fence();
+    Ok(Flow::Next)
+}
+
+unsafe extern "C" fn h_clrex(cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    let cpu = unsafe { &mut *(cpu as *mut Cpu) };
+    cpu.monitor.addr = u64::MAX;
+    0
+}
+
+fn lift_clrex(l: &mut Lifter, _w: u32) -> Lifted {
+    l.b.call(helper("clrex", h_clrex), &[]);
+    Ok(Flow::Next)
+}
+
+fn dis_barrier(w: u32, _pc: u64) -> String {
+    let crm = bits(w, 11, 8);
+    let opt = match crm {
+        15 => "sy",
+        14 => "st",
+        13 => "ld",
+        11 => "ish",
+        10 => "ishst",
+        9 => "ishld",
+        7 => "nsh",
+        6 => "nshst",
+        5 => "nshld",
+        3 => "osh",
+        2 => "oshst",
+        1 => "oshld",
+        _ => "",
+    };
+    match bits(w, 7, 5) {
+        2 => "clrex".into(),
+        4 => format!("dsb {opt}"),
+        5 => format!("dmb {opt}"),
+        _ => "isb".into(),
+    }
+}
+
+/// A system register as (op0, op1, CRn, CRm, op2).
+const fn sr(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> u32 {
+    (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
+}
+
+/// The system-register field (op0:op1:CRn:CRm:op2) of an MRS/MSR word.
+fn sysreg(w: u32) -> u32 {
+    ((2 | bit(w, 19)) << 14) | bits(w, 18, 5)
+}
+
+const NZCV: u32 = sr(3, 3, 4, 2, 0);
+const FPCR: u32 = sr(3, 3, 4, 4, 0);
+const FPSR: u32 = sr(3, 3, 4, 4, 1);
+const TPIDR_EL0: u32 = sr(3, 3, 13, 0, 2);
+const TPIDRRO_EL0: u32 = sr(3, 3, 13, 0, 3);
+const DCZID_EL0: u32 = sr(3, 3, 0, 0, 7);
+const CTR_EL0: u32 = sr(3, 3, 0, 0, 1);
+const CNTFRQ_EL0: u32 = sr(3, 3, 14, 0, 0);
+const CNTPCT_EL0: u32 = sr(3, 3, 14, 0, 1);
+const CNTVCT_EL0: u32 = sr(3, 3, 14, 0, 2);
+const MIDR_EL1: u32 = sr(3, 0, 0, 0, 0);
+const MPIDR_EL1: u32 = sr(3, 0, 0, 0, 5);
+const REVIDR_EL1: u32 = sr(3, 0, 0, 0, 6);
+const ID_AA64PFR0_EL1: u32 = sr(3, 0, 0, 4, 0);
+const ID_AA64ISAR0_EL1: u32 = sr(3, 0, 0, 6, 0);
+const ID_AA64ISAR1_EL1: u32 = sr(3, 0, 0, 6, 1);
+const ID_AA64MMFR0_EL1: u32 = sr(3, 0, 0, 7, 0);
+
+/// DCZID_EL0: DC ZVA is allowed and zeroes 2^4 words = 64 bytes.
+pub const DCZID: u64 = 4;
+/// The DC ZVA block size in bytes implied by [`DCZID`].
+pub const ZVA_BYTES: u64 = 4 << (DCZID & 15);
+/// CTR_EL0 of a Cortex-A72: 64-byte I and D cache lines.
+pub const CTR: u64 = 0x8444_c004;
+/// CNTFRQ_EL0: the virtual counter runs at 62.5 MHz (host nanoseconds / 16).
+pub const CNTFRQ: u64 = 62_500_000;
+
+fn name_of(reg: u32) -> Option<&'static str> {
+    Some(match reg {
+        NZCV => "nzcv",
+        FPCR => "fpcr",
+        FPSR => "fpsr",
+        TPIDR_EL0 => "tpidr_el0",
+        TPIDRRO_EL0 => "tpidrro_el0",
+        DCZID_EL0 => "dczid_el0",
+        CTR_EL0 => "ctr_el0",
+        CNTFRQ_EL0 => "cntfrq_el0",
+        CNTPCT_EL0 => "cntpct_el0",
+        CNTVCT_EL0 => "cntvct_el0",
+        MIDR_EL1 => "midr_el1",
+        MPIDR_EL1 => "mpidr_el1",
+        REVIDR_EL1 => "revidr_el1",
+        ID_AA64PFR0_EL1 => "id_aa64pfr0_el1",
+        ID_AA64ISAR0_EL1 => "id_aa64isar0_el1",
+        ID_AA64ISAR1_EL1 => "id_aa64isar1_el1",
+        ID_AA64MMFR0_EL1 => "id_aa64mmfr0_el1",
+        _ => return None,
+    })
+}
+
+fn dis_mrs(w: u32, _pc: u64) -> String {
+    let reg = sysreg(w);
+    let name = name_of(reg).map(String::from).unwrap_or_else(|| {
+        format!(
+            "s{}_{}_c{}_c{}_{}",
+            reg >> 14,
+            (reg >> 11) & 7,
+            (reg >> 7) & 15,
+            (reg >> 3) & 15,
+            reg & 7
+        )
+    });
+    let rt = disas::r(bits(w, 4, 0), true);
+    if bit(w, 21) == 1 {
+        format!("mrs {rt}, {name}")
+    } else {
+        format!("msr {name}, {rt}")
+    }
+}
+
+unsafe extern "C" fn h_counter(_cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+    ns / (1_000_000_000 / CNTFRQ)
+}
+
+/// The ID register values the Linux kernel would show a process on this CPU model
+/// (only fields for implemented features are non-zero).
+fn id_reg(l: &Lifter, reg: u32) -> Option<u64> {
+    let f = l.features;
+    Some(match reg {
+        MIDR_EL1 => f.midr,
+        // Linux reports MPIDR with only bit 31 (RES1) set to user space.
+        MPIDR_EL1 => 0x8000_0000,
+        REVIDR_EL1 => 0,
+        // EL0 is AArch64-only (1), FP (0) and AdvSIMD (0) implemented.
+        ID_AA64PFR0_EL1 => 0x0000_0000_0000_0011,
+        ID_AA64ISAR0_EL1 => {
+            let mut v = 0u64;
+            if f.crc32 {
+                v |= 1 << 16;
+            }
+            if f.lse {
+                v |= 2 << 20;
+            }
+            v
+        }
+        ID_AA64ISAR1_EL1 => {
+            if f.rcpc {
+                1 << 20
+            } else {
+                0
+            }
+        }
+        ID_AA64MMFR0_EL1 => 0,
+        // The rest of the ID space (op0=3, op1=0, CRn=0) reads as zero, as Linux does.
+        r if r >> 7 == sr(3, 0, 0, 0, 0) >> 7 => 0,
+        _ => return None,
+    })
+}
+
+fn lift_mrs(l: &mut Lifter, w: u32) -> Lifted {
+    let rt = bits(w, 4, 0);
+    let reg = sysreg(w);
+    let v = match reg {
+        NZCV => l.b.get_nzcv(),
+        TPIDR_EL0 | TPIDRRO_EL0 | FPCR | FPSR => {
+            let h = match reg {
+                TPIDR_EL0 => helper("mrs_tpidr_el0", h_get_tpidr),
+                TPIDRRO_EL0 => helper("mrs_tpidrro_el0", h_get_tpidrro),
+                FPCR => helper("mrs_fpcr", h_get_fpcr),
+                _ => helper("mrs_fpsr", h_get_fpsr),
+            };
+            l.b.call(h, &[])
+        }
+        DCZID_EL0 => l.konst(DCZID),
+        CTR_EL0 => l.konst(CTR),
+        CNTFRQ_EL0 => l.konst(CNTFRQ),
+        CNTVCT_EL0 | CNTPCT_EL0 => l.b.call(helper("cntvct", h_counter), &[]),
+        _ => match (l.features.cpuid, id_reg(l, reg)) {
+            (true, Some(v)) => l.konst(v),
+            _ => return Err(super::LiftError::Undefined),
+        },
+    };
+    l.set_x(W::W64, rt, v);
+    Ok(Flow::Next)
+}
+
+macro_rules! cpu_field_helpers {
+    ($get:ident, $set:ident, $field:ident, $mask:expr) => {
+        unsafe extern "C" fn $get(cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+            // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+            unsafe { (*(cpu as *mut Cpu)).$field }
+        }
+        unsafe extern "C" fn $set(cpu: *mut u8, v: u64, _: u64, _: u64, _: u64) -> u64 {
+            // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+            unsafe { (*(cpu as *mut Cpu)).$field = v & $mask };
+            0
+        }
+    };
+}
+
+cpu_field_helpers!(h_get_tpidr, h_set_tpidr, tpidr_el0, u64::MAX);
+cpu_field_helpers!(h_get_tpidrro, h_set_tpidrro, tpidrro_el0, u64::MAX);
+// FPCR: AHP, DN, FZ, RMode, Stride/Len (RES0 in AArch64 but writable as 0), FZ16, IDE/IXE/…
+cpu_field_helpers!(h_get_fpcr, h_set_fpcr, fpcr, 0x07f7_9f00);
+// FPSR: N Z C V QC and the cumulative exception flags IDC IXC UFC OFC DZC IOC.
+cpu_field_helpers!(h_get_fpsr, h_set_fpsr, fpsr, 0xf800_009f);
+
+fn lift_msr(l: &mut Lifter, w: u32) -> Lifted {
+    let reg = sysreg(w);
+    let v = l.x(bits(w, 4, 0));
+    match reg {
+        NZCV => {
+            let k = l.konst(0xf000_0000);
+            let m = l.b.and(W::W64, v, k);
+            l.b.set_nzcv(m);
+        }
+        TPIDR_EL0 => {
+            l.b.call(helper("msr_tpidr_el0", h_set_tpidr), &[v]);
+        }
+        FPCR => {
+            l.b.call(helper("msr_fpcr", h_set_fpcr), &[v]);
+        }
+        FPSR => {
+            l.b.call(helper("msr_fpsr", h_set_fpsr), &[v]);
+        }
+        // TPIDRRO_EL0 and everything else is read-only or privileged at EL0.
+        _ => return Err(super::LiftError::Undefined),
+    }
+    Ok(Flow::Next)
+}
+
+unsafe extern "C" fn h_dc_zva(_cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -> u64 {
+    let base = addr & !(ZVA_BYTES - 1);
+    // SAFETY: user mode maps guest addresses 1:1; a bad address faults exactly like the
+    // guest's own store would, and the fault handler attributes it to this instruction.
+    unsafe { std::ptr::write_bytes(base as *mut u8, 0, ZVA_BYTES as usize) };
+    0
+}
+
+unsafe extern "C" fn h_set_exit_arg(cpu: *mut u8, v: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    unsafe { (*(cpu as *mut Cpu)).exit_arg = v };
+    0
+}
+
+fn lift_sys(l: &mut Lifter, w: u32) -> Lifted {
+    // SYS #op1, Cn, Cm, #op2, Xt
+    let op1 = bits(w, 18, 16);
+    let crn = bits(w, 15, 12);
+    let crm = bits(w, 11, 8);
+    let op2 = bits(w, 7, 5);
+    let rt = bits(w, 4, 0);
+    match (op1, crn, crm, op2) {
+        // DC ZVA
+        (3, 7, 4, 1) => {
+            let a = l.x(rt);
+            l.b.call(helper("dc_zva", h_dc_zva), &[a]);
+            Ok(Flow::Next)
+        }
+        // DC CVAC, DC CVAU, DC CVAP, DC CVADP, DC CIVAC: no effect on a coherent host.
+        (3, 7, 10, 1) | (3, 7, 11, 1) | (3, 7, 12, 1) | (3, 7, 13, 1) | (3, 7, 14, 1) => {
+            Ok(Flow::Next)
+        }
+        // IC IVAU: the translations of that line must go. Hand the address to the
+        // environment and end the block so nothing stale runs after it.
+        (3, 7, 5, 1) => {
+            let a = l.x(rt);
+            l.b.call(helper("ic_ivau", h_set_exit_arg), &[a]);
+            Ok(Flow::End(Term::Trap {
+                trap: Trap::IcInvalidate,
+                pc: l.next_pc(),
+            }))
+        }
+        _ => Err(super::LiftError::Undefined),
+    }
+}
+
+fn dis_sys(w: u32, _pc: u64) -> String {
+    let rt = disas::r(bits(w, 4, 0), true);
+    match (bits(w, 18, 16), bits(w, 15, 12), bits(w, 11, 8), bits(w, 7, 5)) {
+        (3, 7, 4, 1) => format!("dc zva, {rt}"),
+        (3, 7, 10, 1) => format!("dc cvac, {rt}"),
+        (3, 7, 11, 1) => format!("dc cvau, {rt}"),
+        (3, 7, 12, 1) => format!("dc cvap, {rt}"),
+        (3, 7, 13, 1) => format!("dc cvadp, {rt}"),
+        (3, 7, 14, 1) => format!("dc civac, {rt}"),
+        (3, 7, 5, 1) => format!("ic ivau, {rt}"),
+        (op1, crn, crm, op2) => format!("sys #{op1}, c{crn}, c{crm}, #{op2}, {rt}"),
+    }
+}

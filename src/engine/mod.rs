@@ -1,0 +1,393 @@
+//! The execution engine: code cache, block map, dispatcher, chaining, invalidation and
+//! host-PC → guest-PC attribution of faults.
+//!
+//! The engine owns translated code and runs it; it knows nothing of Linux or of a
+//! machine. The environment supplies instruction fetch (with its permission checks),
+//! the memory lowering, and handles every exit that is not internal (system calls,
+//! breakpoints, undefined instructions, fetch faults, interrupts) — see [`Exit`].
+//!
+//! Concurrency: the block map is behind a `RwLock` and the code cache behind a `Mutex`
+//! (translation is serialised; lookups are shared). Patching a chained jump is a single
+//! aligned 4-byte store, which x86 performs atomically, so other threads running the
+//! same code see either the old or the new target.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::arm64::cpu::Cpu;
+use crate::arm64::decode;
+use crate::arm64::lift::{self, CpuFeatures};
+use crate::ir::opt;
+use crate::log::{self, Item};
+use crate::x64::{self, exit, MemLowering, Runtime};
+
+/// Size of the code cache. When it fills, everything is flushed and retranslated.
+pub const CODE_CACHE_SIZE: usize = 256 << 20;
+
+/// What the environment supplies to translation.
+pub trait Fetch {
+    /// The instruction word at guest address `pc`, or `None` when it may not be
+    /// executed (unmapped or not executable).
+    fn fetch(&mut self, pc: u64) -> Option<u32>;
+}
+
+/// A non-internal exit, for the environment to handle. `cpu.pc` is set as described.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `SVC #imm`; `cpu.pc` is the next instruction.
+    Svc(u16),
+    /// `BRK #imm`; `cpu.pc` is the BRK.
+    Brk(u16),
+    /// Undefined/unimplemented instruction word at `cpu.pc`.
+    Undefined(u32),
+    /// Instruction not allowed at EL0 at `cpu.pc`.
+    Privileged(u32),
+    /// Instruction fetch from a non-executable address (`cpu.pc`).
+    FetchFault(u64),
+    /// `cpu.interrupt` was set; `cpu.pc` is where to resume.
+    Interrupt,
+}
+
+/// Metadata of one translated block.
+pub struct BlockInfo {
+    pub guest_pc: u64,
+    pub guest_len: u64,
+    pub host: usize,
+    pub host_len: usize,
+    /// (host offset, guest pc) of instructions that may fault.
+    pub pc_map: Vec<(u32, u64)>,
+}
+
+struct CodeCache {
+    base: usize,
+    size: usize,
+    used: usize,
+    /// Bytes at the start holding the runtime stubs (never flushed).
+    reserved: usize,
+    /// Incremented by every flush, so stale chain slots are never patched.
+    generation: u64,
+}
+
+/// Counters for `-d stats`-style summaries.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Stats {
+    pub blocks: u64,
+    pub guest_insns: u64,
+    pub host_bytes: u64,
+    pub chains: u64,
+    pub flushes: u64,
+}
+
+pub struct Engine {
+    cache: Mutex<CodeCache>,
+    blocks: RwLock<HashMap<u64, Arc<BlockInfo>>>,
+    by_host: RwLock<BTreeMap<usize, Arc<BlockInfo>>>,
+    enter: unsafe extern "sysv64" fn(*mut Cpu, usize) -> u64,
+    rt: Runtime,
+    pub features: CpuFeatures,
+    mem: Box<dyn MemLowering + Send + Sync>,
+    chaining: bool,
+    stats: Mutex<Stats>,
+    /// Words already reported under `-d unimp`.
+    reported: Mutex<std::collections::HashSet<u32>>,
+}
+
+/// Why the engine could not start.
+#[derive(Debug)]
+pub struct EngineError(pub String);
+
+impl Engine {
+    pub fn new(
+        features: CpuFeatures,
+        mem: Box<dyn MemLowering + Send + Sync>,
+    ) -> Result<Engine, EngineError> {
+        // SAFETY: an anonymous private mapping with no address hint; the kernel picks a
+        // free range, so nothing existing is replaced.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                CODE_CACHE_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(EngineError(format!(
+                "cannot allocate the code cache: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        let base = base as usize;
+        let (stubs, enter, epilogue) = x64::runtime_stubs(base);
+        // SAFETY: the cache is a fresh RWX mapping at least `stubs.len()` bytes long.
+        unsafe { std::ptr::copy_nonoverlapping(stubs.as_ptr(), base as *mut u8, stubs.len()) };
+        let used = (stubs.len() + 63) & !63;
+        // SAFETY: `enter` points at the trampoline just written, whose ABI is
+        // sysv64 `(cpu, code) -> u64`.
+        let enter = unsafe {
+            std::mem::transmute::<usize, unsafe extern "sysv64" fn(*mut Cpu, usize) -> u64>(enter)
+        };
+        Ok(Engine {
+            cache: Mutex::new(CodeCache {
+                base,
+                size: CODE_CACHE_SIZE,
+                used,
+                reserved: used,
+                generation: 0,
+            }),
+            blocks: RwLock::new(HashMap::new()),
+            by_host: RwLock::new(BTreeMap::new()),
+            enter,
+            rt: Runtime { epilogue },
+            features,
+            mem,
+            chaining: !log::enabled(Item::Exec) && !log::enabled(Item::NoChain),
+            stats: Mutex::new(Stats::default()),
+            reported: Mutex::new(Default::default()),
+        })
+    }
+
+    /// The host address range of the code cache (the guest may never touch it).
+    pub fn cache_range(&self) -> (usize, usize) {
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        (c.base, c.base + c.size)
+    }
+
+    pub fn stats(&self) -> Stats {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lookup(&self, pc: u64) -> Option<Arc<BlockInfo>> {
+        self.blocks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&pc)
+            .cloned()
+    }
+
+    /// Find or translate the block at `pc`.
+    fn get_block(&self, pc: u64, fetch: &mut dyn Fetch) -> Arc<BlockInfo> {
+        if let Some(b) = self.lookup(pc) {
+            return b;
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // Another thread may have translated it while we waited.
+        if let Some(b) = self.lookup(pc) {
+            return b;
+        }
+        let mut ir = lift::translate(
+            pc,
+            &self.features,
+            &mut |a| fetch.fetch(a),
+            &mut |word, at| self.report_undefined(word, at),
+        );
+        if log::enabled(Item::InAsm) {
+            let mut s = format!("IN: {pc:#x}\n");
+            let mut a = pc;
+            while a < pc + ir.guest_len {
+                if let Some(w) = fetch.fetch(a) {
+                    s += &format!("{a:#014x}:  {w:08x}      {}\n", decode::disassemble(w, a));
+                }
+                a += 4;
+            }
+            log::write(&s);
+        }
+        opt::optimize(&mut ir);
+        if log::enabled(Item::Op) {
+            log::write(&format!("OP after optimisation:\n{ir}"));
+        }
+        let guest_insns = ir.guest_len / 4;
+        let mut host = cache.base + cache.used;
+        let mut compiled = x64::compile(&ir, host, self.rt, &*self.mem);
+        if cache.used + compiled.code.len() > cache.size {
+            self.flush_locked(&mut cache);
+            host = cache.base + cache.used;
+            compiled = x64::compile(&ir, host, self.rt, &*self.mem);
+        }
+        // SAFETY: [host, host+len) lies inside the cache mapping (checked above) and no
+        // other block occupies it: the bump pointer only grows while the lock is held.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                compiled.code.as_ptr(),
+                host as *mut u8,
+                compiled.code.len(),
+            )
+        };
+        cache.used = (cache.used + compiled.code.len() + 15) & !15;
+        if log::enabled(Item::OutAsm) {
+            let mut s = format!("OUT: [size={}] {host:#x}\n", compiled.code.len());
+            for chunk in compiled.code.chunks(16) {
+                s += "  ";
+                for b in chunk {
+                    s += &format!("{b:02x} ");
+                }
+                s += "\n";
+            }
+            log::write(&s);
+        }
+        let info = Arc::new(BlockInfo {
+            guest_pc: pc,
+            guest_len: ir.guest_len,
+            host,
+            host_len: compiled.code.len(),
+            pc_map: compiled.pc_map,
+        });
+        self.blocks
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pc, info.clone());
+        self.by_host
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host, info.clone());
+        let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        st.blocks += 1;
+        st.guest_insns += guest_insns;
+        st.host_bytes += info.host_len as u64;
+        info
+    }
+
+    fn report_undefined(&self, word: u32, pc: u64) {
+        if log::enabled(Item::Unimp)
+            && self
+                .reported
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(word)
+        {
+            let what = decode::decode(word)
+                .map(|e| format!("{} (unallocated or unimplemented form)", e.name))
+                .unwrap_or_else(|| "no encoding matches".into());
+            log::write(&format!(
+                "unimplemented instruction {word:#010x} at {pc:#x}: {what} -> SIGILL"
+            ));
+        }
+    }
+
+    /// Drop every translation (the cache lock is held). Only valid while no other
+    /// thread is executing translated code.
+    fn flush_locked(&self, cache: &mut CodeCache) {
+        self.blocks
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.by_host
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        cache.used = cache.reserved;
+        cache.generation += 1;
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).flushes += 1;
+    }
+
+    /// Invalidate the translations covering guest range [start, end): blocks that
+    /// overlap it are removed from the map. Chained jumps into them are undone by a full
+    /// flush (the simple, always-correct way while chains are not tracked per block).
+    pub fn invalidate(&self, start: u64, end: u64) {
+        let overlaps = self
+            .blocks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .any(|b| b.guest_pc < end && start < b.guest_pc + b.guest_len);
+        if overlaps {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            self.flush_locked(&mut cache);
+        }
+    }
+
+    /// Run guest code on `cpu` until an exit the environment must handle.
+    pub fn run(&self, cpu: &mut Cpu, fetch: &mut dyn Fetch) -> Exit {
+        loop {
+            let block = self.get_block(cpu.pc, fetch);
+            if log::enabled(Item::Exec) {
+                log::write(&format!(
+                    "Trace: [{:#x}/{:#x}] {:#x}",
+                    block.host, block.guest_len, block.guest_pc
+                ));
+            }
+            let mut code;
+            let mut host = block.host;
+            loop {
+                // SAFETY: `host` is the entry of a block compiled for this engine's
+                // runtime; generated code only touches `cpu`, guest memory (through the
+                // memory lowering) and helpers, and returns an exit code.
+                code = unsafe { (self.enter)(cpu as *mut Cpu, host) };
+                if code == exit::CHAIN {
+                    let generation = self.generation();
+                    let target = self.get_block(cpu.pc, fetch);
+                    if self.chaining && generation == self.generation() {
+                        self.patch(cpu.chain_slot as usize, target.host);
+                    }
+                    host = target.host;
+                    continue;
+                }
+                break;
+            }
+            match code {
+                exit::LOOKUP | exit::RESYNC => {}
+                exit::IC_INVALIDATE => {
+                    let line = cpu.exit_arg & !63;
+                    self.invalidate(line, line + 64);
+                }
+                exit::SVC => return Exit::Svc(cpu.exit_arg as u16),
+                exit::BRK => return Exit::Brk(cpu.exit_arg as u16),
+                exit::UNDEFINED => return Exit::Undefined(cpu.exit_arg as u32),
+                exit::PRIVILEGED => return Exit::Privileged(cpu.exit_arg as u32),
+                exit::FETCH_FAULT => return Exit::FetchFault(cpu.exit_arg),
+                exit::INTERRUPT => return Exit::Interrupt,
+                other => panic!("engine: generated code returned unknown exit {other}"),
+            }
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .generation
+    }
+
+    /// Point the `jmp rel32` ending at `slot_end` at `target`.
+    fn patch(&self, slot_end: usize, target: usize) {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if slot_end < cache.base + 4 || slot_end > cache.base + cache.used {
+            return; // stale slot (the cache was flushed meanwhile)
+        }
+        let rel = target as i64 - slot_end as i64;
+        let rel = i32::try_from(rel).expect("code cache larger than ±2 GiB");
+        // SAFETY: `slot_end - 4` is the 4-byte-aligned rel32 field of a jump inside the
+        // (RWX) cache; an aligned 4-byte store is atomic on x86-64.
+        unsafe {
+            std::ptr::write_volatile((slot_end - 4) as *mut i32, rel);
+        }
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).chains += 1;
+    }
+
+    /// If `host_pc` is inside translated code, the guest PC of the instruction it
+    /// belongs to. Safe to call from a signal handler only when the engine's locks are
+    /// not held by the interrupted code (true for faults in generated code).
+    pub fn guest_pc_of(&self, host_pc: usize) -> Option<u64> {
+        let by_host = self.by_host.try_read().ok()?;
+        let (_, b) = by_host.range(..=host_pc).next_back()?;
+        if host_pc >= b.host + b.host_len {
+            return None;
+        }
+        let offset = (host_pc - b.host) as u32;
+        match b.pc_map.binary_search_by_key(&offset, |&(o, _)| o) {
+            Ok(i) => Some(b.pc_map[i].1),
+            Err(0) => Some(b.guest_pc),
+            Err(i) => Some(b.pc_map[i - 1].1),
+        }
+    }
+
+    /// Is `host_pc` inside the code cache?
+    pub fn in_cache(&self, host_pc: usize) -> bool {
+        match self.cache.try_lock() {
+            Ok(c) => host_pc >= c.base && host_pc < c.base + c.size,
+            Err(_) => false,
+        }
+    }
+}

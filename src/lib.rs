@@ -1,0 +1,29 @@
+//! ferrite: run arm64 (AArch64) Linux software on x86-64 Linux hosts.
+//!
+//! The pipeline, shared by user mode and (later) system mode:
+//!
+//! ```text
+//! guest bytes ─decode─▶ A64 instruction ─lift─▶ IR block ─optimise─▶ IR ─emit─▶ x86-64 code
+//!                                                                          │
+//!            dispatcher ◀── exit reason (syscall, exception, branch, interrupt) ┘
+//! ```
+//!
+//! Modules and who may use whom:
+//! - [`arm64`]: the guest ISA — decode table, lifters by encoding group, CPU state,
+//!   disassembler. Uses [`ir`] only.
+//! - [`ir`]: IR types, builder and passes. Uses nothing else.
+//! - [`x64`]: the backend (IR → x86-64 with dynasm). Uses [`ir`] and the CPU-state
+//!   layout from [`arm64::cpu`].
+//! - [`engine`]: code cache, block map, dispatcher, chaining, invalidation and fault
+//!   attribution. Uses the three above; talks to its environment only through the
+//!   [`x64::MemLowering`] and [`engine::Fetch`] traits and the [`engine::Exit`] it returns.
+//! - [`linux`]: user mode — loader, guest memory map, syscalls, signals, /proc, CLI.
+//!   Uses everything above. `arm64`, `ir` and `x64` never import `linux`.
+//! - [`log`]: `-d`/`-D` diagnostics, usable by all.
+
+pub mod arm64;
+pub mod engine;
+pub mod ir;
+pub mod linux;
+pub mod log;
+pub mod x64;

@@ -1,0 +1,328 @@
+//! User mode (linux-user): run one arm64 Linux program on the host kernel.
+//!
+//! [`Process`] holds what all guest threads share (the engine, the memory map, the
+//! sigaction table, options); [`run`] loads the program and drives the engine,
+//! handling its exits: system calls, breakpoints, undefined instructions and faults.
+//!
+//! Submodules: [`cli`] (QEMU-style options), [`loader`], [`mm`] (guest address space),
+//! [`guest`] (safe guest memory access), [`syscall`] (the table and handlers),
+//! [`fault`] (host signal handlers for guest faults).
+
+pub mod cli;
+pub mod fault;
+pub mod guest;
+pub mod loader;
+pub mod mm;
+pub mod syscall;
+
+use std::ffi::{CString, OsString};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::arm64::cpu::Cpu;
+use crate::arm64::model::CpuModel;
+use crate::engine::{Engine, Exit, Fetch};
+use crate::log::{self, Item};
+use crate::x64::Identity;
+use syscall::signal::GuestSigaction;
+use syscall::{Action, SyscallCtx};
+
+/// HWCAP bits (arch/arm64/include/uapi/asm/hwcap.h).
+pub mod hwcap {
+    pub const FP: u64 = 1 << 0;
+    pub const ASIMD: u64 = 1 << 1;
+    pub const CRC32: u64 = 1 << 7;
+    pub const ATOMICS: u64 = 1 << 8;
+    pub const CPUID: u64 = 1 << 11;
+    pub const LRCPC: u64 = 1 << 15;
+}
+
+/// AT_HWCAP for a CPU model: exactly the features ferrite implements.
+pub fn hwcap_of(model: &CpuModel) -> u64 {
+    let f = &model.features;
+    // FP and Advanced SIMD are architecturally mandatory for Linux user space (every
+    // arm64 binary uses them); instructions of theirs not yet translated raise SIGILL
+    // and are reported under `-d unimp`.
+    let mut h = hwcap::FP | hwcap::ASIMD;
+    if f.crc32 {
+        h |= hwcap::CRC32;
+    }
+    if f.lse {
+        h |= hwcap::ATOMICS;
+    }
+    if f.cpuid {
+        h |= hwcap::CPUID;
+    }
+    if f.rcpc {
+        h |= hwcap::LRCPC;
+    }
+    h
+}
+
+/// Options that affect how the guest runs (from the command line and environment).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `-L`: interpreter and absolute-path prefix.
+    pub prefix: Option<PathBuf>,
+    /// `-s`: stack size in bytes.
+    pub stack_size: Option<u64>,
+    /// `-cpu`.
+    pub cpu: Option<String>,
+    /// `-0`: argv[0] for the guest.
+    pub argv0: Option<String>,
+    /// `-E`/`-U`: environment changes, applied in order.
+    pub set_env: Vec<(String, String)>,
+    pub unset_env: Vec<String>,
+}
+
+/// What all threads of the guest process share.
+pub struct Process {
+    pub engine: Engine,
+    mm: Mutex<mm::MemoryMap>,
+    pub options: Options,
+    /// Absolute path of the guest executable (for /proc/self/exe).
+    pub exe_path: PathBuf,
+    pub argv: Vec<CString>,
+    pub auxv: Vec<(u64, u64)>,
+    sigactions: Mutex<[GuestSigaction; 65]>,
+    clear_child_tid: Mutex<u64>,
+}
+
+impl Process {
+    /// The guest memory map.
+    pub fn mm(&self) -> MutexGuard<'_, mm::MemoryMap> {
+        self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Read a guest path argument and apply the `-L` prefix to absolute paths.
+    pub fn guest_path(&self, addr: u64) -> Result<CString, guest::Errno> {
+        let p = guest::read_cstr(addr, libc::PATH_MAX as usize)?;
+        Ok(self.host_path(p))
+    }
+
+    /// Map a guest path to the host path to use.
+    pub fn host_path(&self, p: CString) -> CString {
+        let bytes = p.as_bytes();
+        if let (Some(_), Some(b'/')) = (&self.options.prefix, bytes.first()) {
+            let s = String::from_utf8_lossy(bytes);
+            let r = loader::resolve(self.options.prefix.as_deref(), &s);
+            if let Ok(c) = CString::new(r.into_os_string().into_encoded_bytes()) {
+                return c;
+            }
+        }
+        p
+    }
+
+    /// Links the guest must see differently from the host (`/proc/self/exe`).
+    pub fn magic_link(&self, dirfd: i32, path: &CString) -> Option<OsString> {
+        let _ = dirfd;
+        let b = path.as_bytes();
+        let pid = std::process::id().to_string();
+        let own = format!("/proc/{pid}/exe");
+        if b == b"/proc/self/exe" || b == own.as_bytes() {
+            return Some(self.exe_path.clone().into_os_string());
+        }
+        None
+    }
+
+    pub fn set_clear_child_tid(&self, addr: u64) {
+        *self
+            .clear_child_tid
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = addr;
+    }
+
+    /// Read and optionally replace the guest's action for `sig` (1..=64).
+    pub fn sigaction(&self, sig: i32, new: Option<GuestSigaction>) -> GuestSigaction {
+        let mut t = self.sigactions.lock().unwrap_or_else(|e| e.into_inner());
+        let old = t[sig as usize];
+        if let Some(n) = new {
+            t[sig as usize] = n;
+        }
+        old
+    }
+}
+
+/// Instruction fetch for the engine: only from executable guest mappings.
+struct GuestFetch<'a> {
+    process: &'a Process,
+    /// The last page found executable (a block never crosses a page).
+    page: u64,
+}
+
+impl Fetch for GuestFetch<'_> {
+    fn fetch(&mut self, pc: u64) -> Option<u32> {
+        if pc & 3 != 0 {
+            return None;
+        }
+        let page = pc & !(mm::PAGE - 1);
+        if page != self.page {
+            if !self.process.mm().is_executable(pc) {
+                return None;
+            }
+            self.page = page;
+        }
+        guest::read_val::<u32>(pc).ok()
+    }
+}
+
+/// A fatal start-up error, printed as one line by the binary.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+/// Start the guest program `args[0]` with arguments `args` (argv[0] included).
+/// Returns only if the program could not be started; otherwise the process exits
+/// with the guest's status.
+pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), StartError> {
+    let model_name = options.cpu.clone().unwrap_or_else(|| "max".into());
+    let model = crate::arm64::model::find(&model_name)
+        .ok_or_else(|| StartError(format!("unknown CPU model '{model_name}' (try -cpu help)")))?;
+
+    let engine = Engine::new(model.features, Box::new(Identity))
+        .map_err(|e| StartError(e.0))?;
+    let (cs, ce) = engine.cache_range();
+    let mut mmap = mm::MemoryMap::new(vec![(cs as u64, ce as u64)]);
+
+    let host_path = PathBuf::from(program);
+    let exe_path = std::fs::canonicalize(&host_path)
+        .map_err(|e| StartError(format!("{program}: {e}")))?;
+    let mut argv: Vec<CString> = args
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).map_err(|_| StartError("NUL in argument".into())))
+        .collect::<Result<_, _>>()?;
+    if let Some(a0) = &options.argv0 {
+        if let Some(first) = argv.first_mut() {
+            *first = CString::new(a0.as_bytes()).map_err(|_| StartError("NUL in -0".into()))?;
+        }
+    }
+    let envp = guest_environment(&options)?;
+    let stack_size = options.stack_size.unwrap_or_else(default_stack_size);
+    let params = loader::LoadParams {
+        exec_path: program,
+        host_path: &host_path,
+        argv: &argv,
+        envp: &envp,
+        prefix: options.prefix.as_deref(),
+        stack_size,
+        hwcap: hwcap_of(model),
+        hwcap2: 0,
+        at_flags: 0,
+    };
+    let loaded = loader::load(&params, &mut mmap).map_err(|e| StartError(e.0))?;
+    if log::enabled(Item::Page) {
+        let mut s = String::from("guest memory map at start-up:\n");
+        for (start, v) in &mmap.vmas {
+            s += &format!("  {start:012x}-{:012x} prot={} {:?}\n", v.end, v.prot, v.kind);
+        }
+        s += &format!(
+            "start_brk   {:#x}\nentry       {:#x}\nstack_start {:#x}\n",
+            mmap.brk_start, loaded.pc, loaded.sp
+        );
+        log::write(&s);
+    }
+
+    let process = Process {
+        engine,
+        mm: Mutex::new(mmap),
+        options,
+        exe_path,
+        argv,
+        auxv: loaded.auxv.clone(),
+        sigactions: Mutex::new([GuestSigaction::default(); 65]),
+        clear_child_tid: Mutex::new(0),
+    };
+    let mut cpu = Cpu::new();
+    cpu.pc = loaded.pc;
+    cpu.x[31] = loaded.sp;
+    fault::install(&process);
+    let status = run_thread(&process, &mut cpu);
+    exit_process(status)
+}
+
+/// How a guest thread ended.
+pub enum Ending {
+    Exit(i32),
+    Signal(i32),
+}
+
+fn exit_process(e: Ending) -> ! {
+    match e {
+        Ending::Exit(status) => std::process::exit(status),
+        Ending::Signal(sig) => fault::die_by_signal(sig),
+    }
+}
+
+/// Run one guest thread until it (or the whole process) ends.
+pub fn run_thread(process: &Process, cpu: &mut Cpu) -> Ending {
+    let mut fetch = GuestFetch {
+        process,
+        page: u64::MAX,
+    };
+    fault::set_current_cpu(cpu);
+    loop {
+        let exit = process.engine.run(cpu, &mut fetch);
+        match exit {
+            Exit::Svc(_) => {
+                let nr = cpu.x[8];
+                let mut ctx = SyscallCtx {
+                    cpu,
+                    process,
+                    action: Action::Continue,
+                };
+                let r = syscall::syscall(&mut ctx, nr);
+                match ctx.action {
+                    Action::Continue => cpu.x[0] = r as u64,
+                    Action::NoReturnValue => {}
+                    Action::ExitGroup(s) | Action::ExitThread(s) => return Ending::Exit(s & 0xff),
+                }
+            }
+            Exit::Brk(_) => return guest_signal(cpu, libc::SIGTRAP),
+            Exit::Undefined(_) | Exit::Privileged(_) => return guest_signal(cpu, libc::SIGILL),
+            Exit::FetchFault(_) => return guest_signal(cpu, libc::SIGSEGV),
+            Exit::Interrupt => {
+                cpu.interrupt = 0;
+            }
+        }
+    }
+}
+
+/// A synchronous signal for the guest. Without a guest handler, the default action
+/// (termination) applies, reported the way qemu-aarch64 reports it.
+fn guest_signal(cpu: &Cpu, sig: i32) -> Ending {
+    fault::report_uncaught(sig, cpu.pc);
+    Ending::Signal(sig)
+}
+
+fn default_stack_size() -> u64 {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `r` is a valid rlimit to fill.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut r) } == 0;
+    if ok && r.rlim_cur != libc::RLIM_INFINITY && r.rlim_cur > loader::DEFAULT_STACK {
+        r.rlim_cur
+    } else {
+        loader::DEFAULT_STACK
+    }
+}
+
+/// The guest's environment: ferrite's own, with `-E`/`-U` applied.
+fn guest_environment(options: &Options) -> Result<Vec<CString>, StartError> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    for u in &options.unset_env {
+        env.retain(|(k, _)| k != u.as_str());
+    }
+    for (k, v) in &options.set_env {
+        env.retain(|(ek, _)| ek != k.as_str());
+        env.push((k.into(), v.into()));
+    }
+    env.into_iter()
+        .map(|(k, v)| {
+            let mut b = k.into_encoded_bytes();
+            b.push(b'=');
+            b.extend(v.into_encoded_bytes());
+            CString::new(b).map_err(|_| StartError("NUL in environment".into()))
+        })
+        .collect()
+}

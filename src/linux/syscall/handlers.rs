@@ -1,0 +1,9 @@
+//! The handlers named by `translate`/`emulate` rows of the syscall table, gathered
+//! from the family modules. `build.rs` generates calls to `handlers::<name>`.
+
+pub use super::events::*;
+pub use super::fs::*;
+pub use super::mem::*;
+pub use super::misc::*;
+pub use super::net::*;
+pub use super::signal::*;

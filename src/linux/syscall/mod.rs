@@ -1,0 +1,133 @@
+//! System calls: the arm64 (asm-generic) table in `syscall-tables/aarch64.tbl`, turned
+//! into a `dispatch` function by `build.rs`, and the handlers by family.
+//!
+//! Every guest syscall number is either passed through to the host unchanged (same
+//! ABI, guest pointers are host pointers), handled by a translating/emulating handler in
+//! [`handlers`], or answered with exactly `-ENOSYS` (reported once under `-d unimp`).
+//! Handlers return the raw kernel result: a value ≥ 0 or a negative errno.
+
+pub mod events;
+pub mod fs;
+pub mod handlers;
+pub mod mem;
+pub mod misc;
+pub mod net;
+pub mod signal;
+pub mod table;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use crate::arm64::cpu::Cpu;
+use crate::linux::Process;
+use crate::log::{self, Item};
+
+/// What a syscall asks of the run loop besides returning a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Store the result in X0 and continue.
+    Continue,
+    /// `exit_group(status)`: the whole process ends.
+    ExitGroup(i32),
+    /// `exit(status)`: this thread ends (the process, when it is the last one).
+    ExitThread(i32),
+    /// The handler already set up the CPU state (e.g. `rt_sigreturn`): don't touch X0.
+    NoReturnValue,
+}
+
+/// Everything a handler may use.
+pub struct SyscallCtx<'a> {
+    pub cpu: &'a mut Cpu,
+    pub process: &'a Process,
+    pub action: Action,
+}
+
+/// Forward a call with an identical ABI to the host; returns the raw kernel result.
+pub fn pass_through(host_nr: u32, a: [u64; 6]) -> i64 {
+    host_syscall(host_nr, a)
+}
+
+/// Make a raw host system call; returns the raw kernel result (negative errno on error).
+pub fn host_syscall(host_nr: u32, a: [u64; 6]) -> i64 {
+    // SAFETY: callers only forward calls whose arguments mean the same on both ABIs
+    // (the table marks them `pass`) or that a handler has translated; guest pointers are
+    // host pointers and the kernel validates them (EFAULT), so ferrite's own memory is
+    // not at risk from the call itself.
+    unsafe {
+        syscalls::raw::syscall6(
+            host_nr as usize,
+            a[0] as usize,
+            a[1] as usize,
+            a[2] as usize,
+            a[3] as usize,
+            a[4] as usize,
+            a[5] as usize,
+        ) as i64
+    }
+}
+
+/// Convert a libc-style result (`-1` + errno) into a raw kernel result.
+pub fn from_libc(r: i64) -> i64 {
+    if r == -1 {
+        -(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as i64)
+    } else {
+        r
+    }
+}
+
+static REPORTED: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+
+/// The answer for an unimplemented syscall: exactly `-ENOSYS`, reported once.
+pub fn enosys(_ctx: &mut SyscallCtx, nr: u64) -> i64 {
+    if log::enabled(Item::Unimp) {
+        let mut r = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+        if r.get_or_insert_with(HashSet::new).insert(nr) {
+            let why = table::info(nr)
+                .map(|i| format!("{} ({})", i.name, i.reason))
+                .unwrap_or_else(|| "unknown syscall number".into());
+            log::write(&format!("Unsupported syscall: {nr} {why} -> ENOSYS"));
+        }
+    }
+    -(libc::ENOSYS as i64)
+}
+
+/// Run guest syscall `nr` with arguments X0..X5.
+pub fn syscall(ctx: &mut SyscallCtx, nr: u64) -> i64 {
+    let a = [
+        ctx.cpu.x[0],
+        ctx.cpu.x[1],
+        ctx.cpu.x[2],
+        ctx.cpu.x[3],
+        ctx.cpu.x[4],
+        ctx.cpu.x[5],
+    ];
+    let strace = log::enabled(Item::Strace);
+    if strace {
+        let name = table::name(nr).unwrap_or("unknown");
+        log::write(&format!(
+            "{} {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) ...",
+            std::process::id(),
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5]
+        ));
+    }
+    let r = table::dispatch(ctx, nr, a);
+    if strace {
+        let name = table::name(nr).unwrap_or("unknown");
+        if (-4095..0).contains(&r) {
+            log::write(&format!(
+                "{} {name} = -1 errno={} ({})",
+                std::process::id(),
+                -r,
+                std::io::Error::from_raw_os_error(-r as i32)
+            ));
+        } else {
+            log::write(&format!("{} {name} = {r:#x}", std::process::id()));
+        }
+    }
+    r
+}

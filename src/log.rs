@@ -1,0 +1,100 @@
+//! Diagnostic logging in QEMU's style: `-d item[,item]` selects what is logged and
+//! `-D file` where it goes (stderr by default). Items are process-wide flags, set once
+//! at start-up and read with a relaxed atomic load on every check.
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+/// One `-d` item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// Guest code of each translated block, disassembled.
+    InAsm = 1,
+    /// Host code of each translated block.
+    OutAsm = 2,
+    /// The IR of each block after optimisation.
+    Op = 4,
+    /// Unimplemented instructions and syscalls (each reported once).
+    Unimp = 8,
+    /// Every block as it is entered from the dispatcher (disables chaining).
+    Exec = 16,
+    /// Syscalls with arguments and results.
+    Strace = 32,
+    /// The guest memory map at start-up and on changes.
+    Page = 64,
+    /// Do not chain blocks.
+    NoChain = 128,
+}
+
+/// Names and help for `-d help`.
+pub const ITEMS: &[(&str, Item, &str)] = &[
+    ("in_asm", Item::InAsm, "show guest code of each translated block"),
+    ("out_asm", Item::OutAsm, "show host code of each translated block"),
+    ("op", Item::Op, "show the IR of each translated block"),
+    ("unimp", Item::Unimp, "report unimplemented instructions and syscalls"),
+    ("exec", Item::Exec, "show each block as it is entered (disables chaining)"),
+    ("strace", Item::Strace, "log system calls and their results"),
+    ("page", Item::Page, "show the guest memory map"),
+    ("nochain", Item::NoChain, "do not chain translated blocks"),
+];
+
+static FLAGS: AtomicU32 = AtomicU32::new(0);
+static SINK: Mutex<Option<File>> = Mutex::new(None);
+
+/// Parse a `-d` argument (`a,b,c`). Returns the unknown item on error.
+pub fn parse_items(s: &str) -> Result<u32, String> {
+    let mut bits = 0;
+    for name in s.split(',').filter(|n| !n.is_empty()) {
+        if name == "all" {
+            bits |= ITEMS.iter().fold(0, |a, (_, i, _)| a | *i as u32);
+            continue;
+        }
+        match ITEMS.iter().find(|(n, _, _)| *n == name) {
+            Some((_, item, _)) => bits |= *item as u32,
+            None => return Err(name.to_string()),
+        }
+    }
+    Ok(bits)
+}
+
+pub fn enable(bits: u32) {
+    FLAGS.fetch_or(bits, Ordering::Relaxed);
+}
+
+#[inline]
+pub fn enabled(item: Item) -> bool {
+    FLAGS.load(Ordering::Relaxed) & item as u32 != 0
+}
+
+/// Send log output to `path` instead of stderr.
+pub fn set_file(path: &str) -> std::io::Result<()> {
+    let f = File::create(path)?;
+    *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    Ok(())
+}
+
+/// Write one message (a trailing newline is added if missing).
+pub fn write(msg: &str) {
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let nl = if msg.ends_with('\n') { "" } else { "\n" };
+    match sink.as_mut() {
+        Some(f) => {
+            let _ = write!(f, "{msg}{nl}");
+        }
+        None => {
+            let _ = write!(std::io::stderr(), "{msg}{nl}");
+        }
+    }
+}
+
+/// `log!(Item::X, "fmt", args…)`: format and write only when the item is enabled.
+#[macro_export]
+macro_rules! log {
+    ($item:expr, $($arg:tt)*) => {
+        if $crate::log::enabled($item) {
+            $crate::log::write(&format!($($arg)*));
+        }
+    };
+}

@@ -1,0 +1,1001 @@
+//! The x86-64 backend: IR block → host machine code, emitted with `dynasm`.
+//!
+//! Register conventions inside generated code:
+//! - `rbp` holds the guest [`Cpu`](crate::arm64::cpu::Cpu) pointer (pinned);
+//! - `rax`, `rcx`, `rdx` and `xmm0`/`xmm1` are scratch, never holding a value across ops;
+//! - `r15` is reserved for the memory lowering (system mode's TLB base);
+//! - `rbx`, `r12`–`r14`, `rsi`, `rdi`, `r8`–`r11` hold IR values, allocated by a linear
+//!   scan over the block (values live past a helper call are moved out of caller-saved
+//!   registers first); values that do not fit live in the CPU state's spill slots.
+//! - `rsp` stays 16-byte aligned, so helpers can be called directly.
+//!
+//! Exits: every block ends in one or more exits. A chainable exit is a `jmp rel32`
+//! (its displacement 4-byte aligned so it can be patched atomically) that first points
+//! at a stub which records the target PC and the jump's address and returns to the
+//! dispatcher; the engine later patches the jump to go straight to the target block.
+//!
+//! This module depends only on `ir` and `arm64::cpu` (for field offsets); the memory
+//! lowering is supplied by the environment through [`MemLowering`].
+
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+
+use crate::arm64::cpu::{off, SPILL_SLOTS};
+use crate::ir::{BinOp, Block, FlagOp, Op, Order, Term, Trap, UnOp, Val, W};
+
+pub type Asm = VecAssembler<dynasmrt::x64::X64Relocation>;
+
+/// Exit codes returned by generated code to the dispatcher (in `rax`).
+pub mod exit {
+    /// Chainable exit: `cpu.pc` is the target, `cpu.chain_slot` the jump to patch.
+    pub const CHAIN: u64 = 1;
+    /// Indirect branch: look up `cpu.pc`.
+    pub const LOOKUP: u64 = 2;
+    /// `cpu.interrupt` was set at block entry; `cpu.pc` is the block's address.
+    pub const INTERRUPT: u64 = 3;
+    /// SVC: `cpu.pc` is the next instruction, `cpu.exit_arg` the immediate.
+    pub const SVC: u64 = 4;
+    /// BRK: `cpu.pc` is the BRK, `cpu.exit_arg` the immediate.
+    pub const BRK: u64 = 5;
+    /// Undefined instruction: `cpu.pc` is it, `cpu.exit_arg` the word.
+    pub const UNDEFINED: u64 = 6;
+    /// Privileged instruction at EL0: `cpu.pc` is it, `cpu.exit_arg` the word.
+    pub const PRIVILEGED: u64 = 7;
+    /// Instruction fetch fault at `cpu.pc`.
+    pub const FETCH_FAULT: u64 = 8;
+    /// IC IVAU of `cpu.exit_arg`; continue at `cpu.pc`.
+    pub const IC_INVALIDATE: u64 = 9;
+    /// Re-look-up `cpu.pc`.
+    pub const RESYNC: u64 = 10;
+}
+
+/// How guest memory accesses become host accesses. User mode maps guest addresses 1:1
+/// and emits nothing; system mode will emit an inline TLB probe with a slow path.
+pub trait MemLowering {
+    /// Emit code that turns the guest virtual address in host register `reg` (a
+    /// dynasm register number, never `rax`'s partner scratch `rcx`/`rdx`) into a host
+    /// address in the same register, for an access of `size` bytes.
+    fn translate(&self, asm: &mut Asm, reg: u8, size: u8, write: bool);
+}
+
+/// User-mode lowering: guest address = host address.
+pub struct Identity;
+
+impl MemLowering for Identity {
+    fn translate(&self, _asm: &mut Asm, _reg: u8, _size: u8, _write: bool) {}
+}
+
+/// Addresses of the shared stubs blocks jump to.
+#[derive(Clone, Copy, Debug)]
+pub struct Runtime {
+    /// Restores host registers and returns `rax` to the dispatcher.
+    pub epilogue: usize,
+}
+
+/// A chainable exit in emitted code.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainExit {
+    /// Offset (from the block start) just after the `jmp rel32`.
+    pub slot_end: usize,
+    pub target: u64,
+}
+
+/// The result of compiling one block.
+pub struct Compiled {
+    pub code: Vec<u8>,
+    pub exits: Vec<ChainExit>,
+    /// (host offset of a possibly-faulting instruction, guest PC), ascending.
+    pub pc_map: Vec<(u32, u64)>,
+}
+
+// Host register numbers (dynasm encoding).
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+const RBX: u8 = 3;
+const RSI: u8 = 6;
+const RDI: u8 = 7;
+const R8: u8 = 8;
+const R9: u8 = 9;
+const R10: u8 = 10;
+const R11: u8 = 11;
+const R12: u8 = 12;
+const R13: u8 = 13;
+const R14: u8 = 14;
+
+/// Allocation order: callee-saved first (they survive helper calls).
+const POOL: [u8; 10] = [RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11];
+
+fn caller_saved(r: u8) -> bool {
+    matches!(r, RSI | RDI | R8 | R9 | R10 | R11)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Loc {
+    None,
+    Const(u64),
+    Reg(u8),
+    Slot(u16),
+}
+
+/// A 16-bit table per condition code: bit `nzcv` (N=8, Z=4, C=2, V=1) is set when the
+/// condition holds for those flags.
+const fn cond_table() -> [u16; 16] {
+    let mut t = [0u16; 16];
+    let mut cc = 0;
+    while cc < 16 {
+        let mut f = 0;
+        while f < 16 {
+            let n = f & 8 != 0;
+            let z = f & 4 != 0;
+            let c = f & 2 != 0;
+            let v = f & 1 != 0;
+            let base = match cc >> 1 {
+                0 => z,
+                1 => c,
+                2 => n,
+                3 => v,
+                4 => c && !z,
+                5 => n == v,
+                6 => n == v && !z,
+                _ => true,
+            };
+            let r = if cc & 1 == 1 && cc != 15 { !base } else { base };
+            if r {
+                t[cc] |= 1 << f;
+            }
+            f += 1;
+        }
+        cc += 1;
+    }
+    t
+}
+
+pub const COND_TABLE: [u16; 16] = cond_table();
+
+struct Emitter<'a> {
+    asm: Asm,
+    block: &'a Block,
+    mem: &'a dyn MemLowering,
+    rt: Runtime,
+    loc: Vec<Loc>,
+    last_use: Vec<u32>,
+    free_regs: Vec<u8>,
+    free_slots: Vec<u16>,
+    /// Which value each pool register holds.
+    reg_holds: [Option<Val>; 16],
+    exits: Vec<ChainExit>,
+    pc_map: Vec<(u32, u64)>,
+    cur_pc: u64,
+    /// Stubs to emit after the block body: (label, target pc).
+    chain_stubs: Vec<(DynamicLabel, DynamicLabel, u64)>,
+}
+
+/// Compile `block` for placement at host address `base`.
+pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -> Compiled {
+    let n = block.insts.len();
+    let mut last_use = vec![0u32; n];
+    for (i, inst) in block.insts.iter().enumerate() {
+        inst.op.for_each_arg(|a| last_use[a.0 as usize] = i as u32);
+    }
+    let term_use = n as u32;
+    match &block.term {
+        Term::Branch { cond, .. } => last_use[cond.0 as usize] = term_use,
+        Term::Indirect(v, _) => last_use[v.0 as usize] = term_use,
+        _ => {}
+    }
+    let mut e = Emitter {
+        asm: Asm::new(base),
+        block,
+        mem,
+        rt,
+        loc: vec![Loc::None; n],
+        last_use,
+        free_regs: POOL.iter().rev().copied().collect(),
+        free_slots: (0..SPILL_SLOTS as u16).rev().collect(),
+        reg_holds: [None; 16],
+        exits: Vec::new(),
+        pc_map: Vec::new(),
+        cur_pc: block.pc,
+        chain_stubs: Vec::new(),
+    };
+    e.prologue();
+    for i in 0..n {
+        e.inst(i);
+    }
+    e.term();
+    e.stubs();
+    let code = e.asm.finalize().expect("x64 backend: unresolved label");
+    Compiled {
+        code,
+        exits: e.exits,
+        pc_map: e.pc_map,
+    }
+}
+
+impl Emitter<'_> {
+    fn offset(&self) -> usize {
+        self.asm.offset().0
+    }
+
+    fn prologue(&mut self) {
+        let pc = self.block.pc;
+        let epi = self.rt.epilogue;
+        dynasm!(self.asm
+            ; .arch x64
+            ; cmp DWORD [rbp + off::INTERRUPT], 0
+            ; je >go
+            ; mov rax, QWORD pc as i64
+            ; mov [rbp + off::PC], rax
+            ; mov eax, exit::INTERRUPT as i32
+            ; jmp extern epi
+            ; go:
+        );
+    }
+
+    // ---- value locations -------------------------------------------------------
+
+    /// Load value `v` into host register `dst`.
+    fn load(&mut self, dst: u8, v: Val) {
+        match self.loc[v.0 as usize] {
+            Loc::Const(c) => self.mov_imm(dst, c),
+            Loc::Reg(r) => {
+                if r != dst {
+                    dynasm!(self.asm ; .arch x64 ; mov Rq(dst), Rq(r));
+                }
+            }
+            Loc::Slot(s) => {
+                let o = off::spill(s as usize);
+                dynasm!(self.asm ; .arch x64 ; mov Rq(dst), [rbp + o]);
+            }
+            Loc::None => panic!("x64 backend: use of undefined value {v:?}"),
+        }
+    }
+
+    fn mov_imm(&mut self, dst: u8, c: u64) {
+        if c == 0 {
+            dynasm!(self.asm ; .arch x64 ; xor Rd(dst), Rd(dst));
+        } else if c <= u32::MAX as u64 {
+            dynasm!(self.asm ; .arch x64 ; mov Rd(dst), c as i32);
+        } else if c as i64 >= i32::MIN as i64 && (c as i64) < 0 {
+            dynasm!(self.asm ; .arch x64 ; mov Rq(dst), c as i32);
+        } else {
+            dynasm!(self.asm ; .arch x64 ; mov Rq(dst), QWORD c as i64);
+        }
+    }
+
+    /// Release the locations of operands of instruction `i` whose last use it is.
+    fn free_dead(&mut self, i: usize) {
+        let op = &self.block.insts[i].op;
+        let mut dead = Vec::new();
+        op.for_each_arg(|a| {
+            if self.last_use[a.0 as usize] == i as u32 {
+                dead.push(a)
+            }
+        });
+        for a in dead {
+            self.release(a);
+        }
+    }
+
+    fn release(&mut self, a: Val) {
+        match self.loc[a.0 as usize] {
+            Loc::Reg(r) => {
+                if self.reg_holds[r as usize] == Some(a) {
+                    self.reg_holds[r as usize] = None;
+                    self.free_regs.push(r);
+                }
+            }
+            Loc::Slot(s) => self.free_slots.push(s),
+            _ => {}
+        }
+        self.loc[a.0 as usize] = Loc::None;
+    }
+
+    /// Choose a location for the value defined by instruction `i` (not yet written).
+    fn alloc(&mut self, i: usize) -> Loc {
+        let l = if let Some(r) = self.free_regs.pop() {
+            self.reg_holds[r as usize] = Some(Val(i as u32));
+            Loc::Reg(r)
+        } else {
+            Loc::Slot(
+                self.free_slots
+                    .pop()
+                    .expect("x64 backend: out of spill slots"),
+            )
+        };
+        self.loc[i] = l;
+        l
+    }
+
+    /// Store `rax` as the value of instruction `i`.
+    fn def_rax(&mut self, i: usize) {
+        if self.last_use[i] <= i as u32 && !self.used_by_term(i) {
+            return; // never used
+        }
+        match self.alloc(i) {
+            Loc::Reg(r) => dynasm!(self.asm ; .arch x64 ; mov Rq(r), rax),
+            Loc::Slot(s) => {
+                let o = off::spill(s as usize);
+                dynasm!(self.asm ; .arch x64 ; mov [rbp + o], rax)
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    fn used_by_term(&self, i: usize) -> bool {
+        self.last_use[i] == self.block.insts.len() as u32
+    }
+
+    /// Move every live value out of caller-saved registers (before a helper call).
+    /// Values whose last use is instruction `i` (the call itself) move too, so the
+    /// argument set-up never reads a register it has already overwritten.
+    fn evict_caller_saved(&mut self, _i: usize) {
+        for r in POOL {
+            if !caller_saved(r) {
+                continue;
+            }
+            if let Some(v) = self.reg_holds[r as usize] {
+                let s = self
+                    .free_slots
+                    .pop()
+                    .expect("x64 backend: out of spill slots");
+                let o = off::spill(s as usize);
+                dynasm!(self.asm ; .arch x64 ; mov [rbp + o], Rq(r));
+                self.loc[v.0 as usize] = Loc::Slot(s);
+                self.reg_holds[r as usize] = None;
+                self.free_regs.push(r);
+            }
+        }
+    }
+
+    fn mark_fault_point(&mut self) {
+        let o = self.offset() as u32;
+        self.pc_map.push((o, self.cur_pc));
+    }
+
+    // ---- instructions ----------------------------------------------------------
+
+    fn inst(&mut self, i: usize) {
+        let op = self.block.insts[i].op.clone();
+        match op {
+            Op::InsnStart(pc) => {
+                self.cur_pc = pc;
+                return;
+            }
+            Op::Const(c) => {
+                self.loc[i] = Loc::Const(c);
+                return;
+            }
+            Op::Call(h, args) => {
+                self.call(i, h.f as usize, &args, h.side_effects);
+                return;
+            }
+            _ => {}
+        }
+        // Load operands into scratch registers: rax, rcx, rdx in argument order.
+        let args = op.args();
+        let scratch = [RAX, RCX, RDX];
+        for (k, a) in args.iter().enumerate() {
+            self.load(scratch[k], *a);
+        }
+        self.free_dead(i);
+        match op {
+            Op::GetReg(r) => {
+                let o = off::x(r);
+                dynasm!(self.asm ; .arch x64 ; mov rax, [rbp + o]);
+                self.def_rax(i);
+            }
+            Op::SetReg(r, _) => {
+                let o = off::x(r);
+                dynasm!(self.asm ; .arch x64 ; mov [rbp + o], rax);
+            }
+            Op::GetNzcv => {
+                dynasm!(self.asm ; .arch x64 ; mov rax, [rbp + off::NZCV]);
+                self.def_rax(i);
+            }
+            Op::SetNzcv(_) => {
+                dynasm!(self.asm ; .arch x64 ; mov [rbp + off::NZCV], rax);
+            }
+            Op::Bin(bop, w, _, _) => {
+                self.bin(bop, w);
+                self.def_rax(i);
+            }
+            Op::Un(uop, w, _) => {
+                self.un(uop, w);
+                self.def_rax(i);
+            }
+            Op::Adc(w, _, _, _) => {
+                dynasm!(self.asm ; .arch x64 ; bt edx, 0);
+                match w {
+                    W::W64 => dynasm!(self.asm ; .arch x64 ; adc rax, rcx),
+                    W::W32 => dynasm!(self.asm ; .arch x64 ; adc eax, ecx),
+                }
+                self.def_rax(i);
+            }
+            Op::Sbc(w, _, _, _) => {
+                dynasm!(self.asm ; .arch x64 ; bt edx, 0 ; cmc);
+                match w {
+                    W::W64 => dynasm!(self.asm ; .arch x64 ; sbb rax, rcx),
+                    W::W32 => dynasm!(self.asm ; .arch x64 ; sbb eax, ecx),
+                }
+                self.def_rax(i);
+            }
+            Op::Flags(fop, w, _, _, _) => {
+                self.flags(fop, w);
+                self.def_rax(i);
+            }
+            Op::Cond(cc, _) => {
+                let t = COND_TABLE[cc as usize] as i32;
+                dynasm!(self.asm
+                    ; .arch x64
+                    ; shr eax, 28
+                    ; mov ecx, t
+                    ; bt ecx, eax
+                    ; setc al
+                    ; movzx eax, al
+                );
+                self.def_rax(i);
+            }
+            Op::Select(..) => {
+                // rax = c, rcx = a, rdx = b
+                dynasm!(self.asm
+                    ; .arch x64
+                    ; test rax, rax
+                    ; mov rax, rcx
+                    ; cmovz rax, rdx
+                );
+                self.def_rax(i);
+            }
+            Op::Load {
+                size,
+                signed,
+                order: _,
+                ..
+            } => {
+                // x86 loads already have acquire semantics (TSO).
+                self.mem.translate(&mut self.asm, RAX, size, false);
+                self.mark_fault_point();
+                match (size, signed) {
+                    (1, false) => dynasm!(self.asm ; .arch x64 ; movzx eax, BYTE [rax]),
+                    (1, true) => dynasm!(self.asm ; .arch x64 ; movsx rax, BYTE [rax]),
+                    (2, false) => dynasm!(self.asm ; .arch x64 ; movzx eax, WORD [rax]),
+                    (2, true) => dynasm!(self.asm ; .arch x64 ; movsx rax, WORD [rax]),
+                    (4, false) => dynasm!(self.asm ; .arch x64 ; mov eax, [rax]),
+                    (4, true) => dynasm!(self.asm ; .arch x64 ; movsxd rax, DWORD [rax]),
+                    (8, _) => dynasm!(self.asm ; .arch x64 ; mov rax, [rax]),
+                    _ => panic!("x64 backend: bad load size {size}"),
+                }
+                self.def_rax(i);
+            }
+            Op::Store { size, order, .. } => {
+                self.mem.translate(&mut self.asm, RAX, size, true);
+                self.mark_fault_point();
+                // A release store must not pass a later acquire load (Arm's RCsc
+                // STLR→LDAR order); x86 only keeps that order for locked ops, so
+                // release stores use `xchg`.
+                let locked = matches!(order, Order::Release | Order::AcqRel);
+                match (size, locked) {
+                    (1, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], cl),
+                    (2, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], cx),
+                    (4, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], ecx),
+                    (8, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], rcx),
+                    (1, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], cl),
+                    (2, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], cx),
+                    (4, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], ecx),
+                    (8, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], rcx),
+                    _ => panic!("x64 backend: bad store size {size}"),
+                }
+            }
+            Op::GetVLane(v, lane) => {
+                let o = off::vlane(v, lane);
+                dynasm!(self.asm ; .arch x64 ; mov rax, [rbp + o]);
+                self.def_rax(i);
+            }
+            Op::SetVLane(v, lane, _) => {
+                let o = off::vlane(v, lane);
+                dynasm!(self.asm ; .arch x64 ; mov [rbp + o], rax);
+            }
+            Op::LoadV { v, size, .. } => {
+                let o = off::vlane(v, 0);
+                self.mem.translate(&mut self.asm, RAX, size, false);
+                self.mark_fault_point();
+                match size {
+                    16 => dynasm!(self.asm ; .arch x64 ; movdqu xmm0, [rax]),
+                    8 => dynasm!(self.asm ; .arch x64 ; movq xmm0, [rax]),
+                    4 => dynasm!(self.asm ; .arch x64 ; movd xmm0, [rax]),
+                    2 => dynasm!(self.asm ; .arch x64 ; movzx ecx, WORD [rax] ; movd xmm0, ecx),
+                    1 => dynasm!(self.asm ; .arch x64 ; movzx ecx, BYTE [rax] ; movd xmm0, ecx),
+                    _ => panic!("x64 backend: bad vector load size {size}"),
+                }
+                dynasm!(self.asm ; .arch x64 ; movdqa [rbp + o], xmm0);
+            }
+            Op::StoreV { v, size, .. } => {
+                let o = off::vlane(v, 0);
+                self.mem.translate(&mut self.asm, RAX, size, true);
+                match size {
+                    16 => {
+                        dynasm!(self.asm ; .arch x64 ; movdqa xmm0, [rbp + o]);
+                        self.mark_fault_point();
+                        dynasm!(self.asm ; .arch x64 ; movdqu [rax], xmm0);
+                    }
+                    8 => {
+                        dynasm!(self.asm ; .arch x64 ; mov rcx, [rbp + o]);
+                        self.mark_fault_point();
+                        dynasm!(self.asm ; .arch x64 ; mov [rax], rcx);
+                    }
+                    4 => {
+                        dynasm!(self.asm ; .arch x64 ; mov ecx, [rbp + o]);
+                        self.mark_fault_point();
+                        dynasm!(self.asm ; .arch x64 ; mov [rax], ecx);
+                    }
+                    2 => {
+                        dynasm!(self.asm ; .arch x64 ; mov ecx, [rbp + o]);
+                        self.mark_fault_point();
+                        dynasm!(self.asm ; .arch x64 ; mov [rax], cx);
+                    }
+                    1 => {
+                        dynasm!(self.asm ; .arch x64 ; mov ecx, [rbp + o]);
+                        self.mark_fault_point();
+                        dynasm!(self.asm ; .arch x64 ; mov [rax], cl);
+                    }
+                    _ => panic!("x64 backend: bad vector store size {size}"),
+                }
+            }
+            Op::Fence => {
+                dynasm!(self.asm ; .arch x64 ; mfence);
+            }
+            Op::InsnStart(_) | Op::Const(_) | Op::Call(..) => unreachable!(),
+        }
+    }
+
+    fn bin(&mut self, op: BinOp, w: W) {
+        // rax = a, rcx = b
+        match (op, w) {
+            (BinOp::Add, W::W64) => dynasm!(self.asm ; .arch x64 ; add rax, rcx),
+            (BinOp::Add, W::W32) => dynasm!(self.asm ; .arch x64 ; add eax, ecx),
+            (BinOp::Sub, W::W64) => dynasm!(self.asm ; .arch x64 ; sub rax, rcx),
+            (BinOp::Sub, W::W32) => dynasm!(self.asm ; .arch x64 ; sub eax, ecx),
+            (BinOp::And, W::W64) => dynasm!(self.asm ; .arch x64 ; and rax, rcx),
+            (BinOp::And, W::W32) => dynasm!(self.asm ; .arch x64 ; and eax, ecx),
+            (BinOp::Or, W::W64) => dynasm!(self.asm ; .arch x64 ; or rax, rcx),
+            (BinOp::Or, W::W32) => dynasm!(self.asm ; .arch x64 ; or eax, ecx),
+            (BinOp::Xor, W::W64) => dynasm!(self.asm ; .arch x64 ; xor rax, rcx),
+            (BinOp::Xor, W::W32) => dynasm!(self.asm ; .arch x64 ; xor eax, ecx),
+            (BinOp::AndNot, W::W64) => dynasm!(self.asm ; .arch x64 ; not rcx ; and rax, rcx),
+            (BinOp::AndNot, W::W32) => dynasm!(self.asm ; .arch x64 ; not ecx ; and eax, ecx),
+            (BinOp::OrNot, W::W64) => dynasm!(self.asm ; .arch x64 ; not rcx ; or rax, rcx),
+            (BinOp::OrNot, W::W32) => dynasm!(self.asm ; .arch x64 ; not ecx ; or eax, ecx),
+            (BinOp::XorNot, W::W64) => dynasm!(self.asm ; .arch x64 ; not rcx ; xor rax, rcx),
+            (BinOp::XorNot, W::W32) => dynasm!(self.asm ; .arch x64 ; not ecx ; xor eax, ecx),
+            (BinOp::Shl, W::W64) => dynasm!(self.asm ; .arch x64 ; shl rax, cl),
+            (BinOp::Shl, W::W32) => dynasm!(self.asm ; .arch x64 ; shl eax, cl),
+            (BinOp::Lshr, W::W64) => dynasm!(self.asm ; .arch x64 ; shr rax, cl),
+            (BinOp::Lshr, W::W32) => dynasm!(self.asm ; .arch x64 ; shr eax, cl),
+            (BinOp::Ashr, W::W64) => dynasm!(self.asm ; .arch x64 ; sar rax, cl),
+            (BinOp::Ashr, W::W32) => dynasm!(self.asm ; .arch x64 ; sar eax, cl),
+            (BinOp::Ror, W::W64) => dynasm!(self.asm ; .arch x64 ; ror rax, cl),
+            (BinOp::Ror, W::W32) => dynasm!(self.asm ; .arch x64 ; ror eax, cl),
+            (BinOp::Mul, W::W64) => dynasm!(self.asm ; .arch x64 ; imul rax, rcx),
+            (BinOp::Mul, W::W32) => dynasm!(self.asm ; .arch x64 ; imul eax, ecx),
+            (BinOp::UMulH, _) => dynasm!(self.asm ; .arch x64 ; mul rcx ; mov rax, rdx),
+            (BinOp::SMulH, _) => dynasm!(self.asm ; .arch x64 ; imul rcx ; mov rax, rdx),
+            (BinOp::UDiv, W::W64) => dynasm!(self.asm
+                ; .arch x64
+                ; test rcx, rcx
+                ; jz >zero
+                ; xor edx, edx
+                ; div rcx
+                ; jmp >done
+                ; zero:
+                ; xor eax, eax
+                ; done:
+            ),
+            (BinOp::UDiv, W::W32) => dynasm!(self.asm
+                ; .arch x64
+                ; test ecx, ecx
+                ; jz >zero
+                ; xor edx, edx
+                ; div ecx
+                ; jmp >done
+                ; zero:
+                ; xor eax, eax
+                ; done:
+            ),
+            (BinOp::SDiv, W::W64) => dynasm!(self.asm
+                ; .arch x64
+                ; test rcx, rcx
+                ; jz >zero
+                ; cmp rcx, -1
+                ; je >neg
+                ; cqo
+                ; idiv rcx
+                ; jmp >done
+                ; neg:
+                ; neg rax
+                ; jmp >done
+                ; zero:
+                ; xor eax, eax
+                ; done:
+            ),
+            (BinOp::SDiv, W::W32) => dynasm!(self.asm
+                ; .arch x64
+                ; test ecx, ecx
+                ; jz >zero
+                ; cmp ecx, -1
+                ; je >neg
+                ; cdq
+                ; idiv ecx
+                ; jmp >done
+                ; neg:
+                ; neg eax
+                ; jmp >done
+                ; zero:
+                ; xor eax, eax
+                ; done:
+            ),
+        }
+    }
+
+    fn un(&mut self, op: UnOp, w: W) {
+        let w64 = w == W::W64;
+        match op {
+            UnOp::Not => {
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; not rax)
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; not eax)
+                }
+            }
+            UnOp::Neg => {
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; neg rax)
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; neg eax)
+                }
+            }
+            UnOp::Clz => self.clz(w64),
+            UnOp::Cls => {
+                // cls(x) = clz(x ^ (x >>arith 1)) - 1
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; mov rcx, rax ; sar rcx, 1 ; xor rax, rcx);
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; mov ecx, eax ; sar ecx, 1 ; xor eax, ecx);
+                }
+                self.clz(w64);
+                dynasm!(self.asm ; .arch x64 ; dec eax);
+            }
+            UnOp::Rbit => {
+                if w64 {
+                    dynasm!(self.asm
+                        ; .arch x64
+                        ; mov rdx, QWORD 0x5555_5555_5555_5555
+                        ; mov rcx, rax ; shr rax, 1 ; and rax, rdx ; and rcx, rdx ; shl rcx, 1 ; or rax, rcx
+                        ; mov rdx, QWORD 0x3333_3333_3333_3333
+                        ; mov rcx, rax ; shr rax, 2 ; and rax, rdx ; and rcx, rdx ; shl rcx, 2 ; or rax, rcx
+                        ; mov rdx, QWORD 0x0f0f_0f0f_0f0f_0f0f
+                        ; mov rcx, rax ; shr rax, 4 ; and rax, rdx ; and rcx, rdx ; shl rcx, 4 ; or rax, rcx
+                        ; bswap rax
+                    )
+                } else {
+                    dynasm!(self.asm
+                        ; .arch x64
+                        ; mov edx, 0x5555_5555
+                        ; mov ecx, eax ; shr eax, 1 ; and eax, edx ; and ecx, edx ; shl ecx, 1 ; or eax, ecx
+                        ; mov edx, 0x3333_3333
+                        ; mov ecx, eax ; shr eax, 2 ; and eax, edx ; and ecx, edx ; shl ecx, 2 ; or eax, ecx
+                        ; mov edx, 0x0f0f_0f0f
+                        ; mov ecx, eax ; shr eax, 4 ; and eax, edx ; and ecx, edx ; shl ecx, 4 ; or eax, ecx
+                        ; bswap eax
+                    )
+                }
+            }
+            UnOp::Rev => {
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; bswap rax)
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; bswap eax)
+                }
+            }
+            UnOp::Rev16 => {
+                if w64 {
+                    dynasm!(self.asm
+                        ; .arch x64
+                        ; mov rdx, QWORD 0x00ff_00ff_00ff_00ff
+                        ; mov rcx, rax ; shr rax, 8 ; and rax, rdx ; and rcx, rdx ; shl rcx, 8 ; or rax, rcx
+                    )
+                } else {
+                    dynasm!(self.asm
+                        ; .arch x64
+                        ; mov edx, 0x00ff_00ff
+                        ; mov ecx, eax ; shr eax, 8 ; and eax, edx ; and ecx, edx ; shl ecx, 8 ; or eax, ecx
+                    )
+                }
+            }
+            UnOp::Rev32 => {
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; bswap rax ; ror rax, 32)
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; bswap eax)
+                }
+            }
+            UnOp::Zext8 => dynasm!(self.asm ; .arch x64 ; movzx eax, al),
+            UnOp::Zext16 => dynasm!(self.asm ; .arch x64 ; movzx eax, ax),
+            UnOp::Zext32 => dynasm!(self.asm ; .arch x64 ; mov eax, eax),
+            UnOp::Sext8 => {
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; movsx rax, al)
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; movsx eax, al)
+                }
+            }
+            UnOp::Sext16 => {
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; movsx rax, ax)
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; movsx eax, ax)
+                }
+            }
+            UnOp::Sext32 => {
+                if w64 {
+                    dynasm!(self.asm ; .arch x64 ; movsxd rax, eax)
+                } else {
+                    dynasm!(self.asm ; .arch x64 ; mov eax, eax)
+                }
+            }
+        }
+    }
+
+    fn clz(&mut self, w64: bool) {
+        if w64 {
+            dynasm!(self.asm
+                ; .arch x64
+                ; bsr rax, rax
+                ; mov ecx, 127
+                ; cmovz eax, ecx
+                ; xor eax, 63
+            )
+        } else {
+            dynasm!(self.asm
+                ; .arch x64
+                ; bsr eax, eax
+                ; mov ecx, 63
+                ; cmovz eax, ecx
+                ; xor eax, 31
+            )
+        }
+    }
+
+    /// rax = a, rcx = b, rdx = carry: leave Arm NZCV (bits 31..28) in eax.
+    fn flags(&mut self, op: FlagOp, w: W) {
+        let w64 = w == W::W64;
+        // Does x86 CF mean "borrow" (Arm C is its inverse)?
+        let inv_c = matches!(op, FlagOp::Sub | FlagOp::Sbc);
+        match (op, w64) {
+            (FlagOp::Add, true) => dynasm!(self.asm ; .arch x64 ; add rax, rcx),
+            (FlagOp::Add, false) => dynasm!(self.asm ; .arch x64 ; add eax, ecx),
+            (FlagOp::Sub, true) => dynasm!(self.asm ; .arch x64 ; cmp rax, rcx),
+            (FlagOp::Sub, false) => dynasm!(self.asm ; .arch x64 ; cmp eax, ecx),
+            (FlagOp::Adc, true) => dynasm!(self.asm ; .arch x64 ; bt edx, 0 ; adc rax, rcx),
+            (FlagOp::Adc, false) => dynasm!(self.asm ; .arch x64 ; bt edx, 0 ; adc eax, ecx),
+            (FlagOp::Sbc, true) => dynasm!(self.asm ; .arch x64 ; bt edx, 0 ; cmc ; sbb rax, rcx),
+            (FlagOp::Sbc, false) => dynasm!(self.asm ; .arch x64 ; bt edx, 0 ; cmc ; sbb eax, ecx),
+            (FlagOp::Logic, true) => dynasm!(self.asm ; .arch x64 ; test rax, rax),
+            (FlagOp::Logic, false) => dynasm!(self.asm ; .arch x64 ; test eax, eax),
+        }
+        // Pack: ah = SF ZF 0 AF 0 PF 1 CF; al = OF.
+        dynasm!(self.asm
+            ; .arch x64
+            ; lahf
+            ; seto al
+            ; movzx ecx, ah
+            ; movzx eax, al
+            ; shl eax, 28
+            ; mov edx, ecx
+            ; and edx, 1
+        );
+        if inv_c {
+            dynasm!(self.asm ; .arch x64 ; xor edx, 1);
+        }
+        if op == FlagOp::Logic {
+            // C and V are cleared by logical ops (test already clears CF/OF, but keep
+            // this explicit: the packing below would otherwise copy them).
+            dynasm!(self.asm ; .arch x64 ; xor eax, eax ; xor edx, edx);
+        }
+        dynasm!(self.asm
+            ; .arch x64
+            ; shl edx, 29
+            ; or eax, edx
+            ; and ecx, 0xc0
+            ; shl ecx, 24
+            ; or eax, ecx
+        );
+    }
+
+    fn call(&mut self, i: usize, f: usize, args: &[Val], side_effects: bool) {
+        self.evict_caller_saved(i);
+        if side_effects {
+            // Helpers that may fault or read the PC see the current instruction's.
+            let pc = self.cur_pc;
+            dynasm!(self.asm ; .arch x64 ; mov rax, QWORD pc as i64 ; mov [rbp + off::PC], rax);
+        }
+        const ARG_REGS: [u8; 4] = [RSI, RDX, RCX, R8];
+        for (k, a) in args.iter().enumerate() {
+            self.load(ARG_REGS[k], *a);
+        }
+        self.free_dead(i);
+        if side_effects {
+            self.mark_fault_point();
+        }
+        dynasm!(self.asm
+            ; .arch x64
+            ; mov rdi, rbp
+            ; mov rax, QWORD f as i64
+            ; call rax
+        );
+        self.def_rax(i);
+    }
+
+    // ---- exits -----------------------------------------------------------------
+
+    /// Emit a patchable `jmp rel32` that initially goes to a stub returning CHAIN.
+    fn chain_exit(&mut self, target: u64) {
+        // Align the rel32 field to 4 bytes so patching it is a single atomic store.
+        while (self.offset() + 1) % 4 != 0 {
+            dynasm!(self.asm ; .arch x64 ; nop);
+        }
+        let stub = self.asm.new_dynamic_label();
+        let after = self.asm.new_dynamic_label();
+        dynasm!(self.asm
+            ; .arch x64
+            ; jmp =>stub
+            ; =>after
+        );
+        // dynasm-rs always encodes label jumps with a rel32 displacement.
+        let end = self.offset();
+        self.exits.push(ChainExit {
+            slot_end: end,
+            target,
+        });
+        self.chain_stubs.push((stub, after, target));
+    }
+
+    fn exit_with(&mut self, code: u64, pc: u64, arg: Option<u64>) {
+        let epi = self.rt.epilogue;
+        dynasm!(self.asm
+            ; .arch x64
+            ; mov rax, QWORD pc as i64
+            ; mov [rbp + off::PC], rax
+        );
+        if let Some(a) = arg {
+            dynasm!(self.asm
+                ; .arch x64
+                ; mov rax, QWORD a as i64
+                ; mov [rbp + off::EXIT_ARG], rax
+            );
+        }
+        dynasm!(self.asm
+            ; .arch x64
+            ; mov eax, code as i32
+            ; jmp extern epi
+        );
+    }
+
+    fn term(&mut self) {
+        let term = self.block.term.clone();
+        match term {
+            Term::Goto(t) => self.chain_exit(t),
+            Term::Branch {
+                cond,
+                taken,
+                not_taken,
+            } => {
+                self.load(RAX, cond);
+                let nt = self.asm.new_dynamic_label();
+                dynasm!(self.asm
+                    ; .arch x64
+                    ; test rax, rax
+                    ; jz =>nt
+                );
+                self.chain_exit(taken);
+                dynasm!(self.asm ; .arch x64 ; =>nt);
+                self.chain_exit(not_taken);
+            }
+            Term::Indirect(v, _kind) => {
+                // Return-address prediction and inline lookup come with the fast paths.
+                self.load(RAX, v);
+                let epi = self.rt.epilogue;
+                dynasm!(self.asm
+                    ; .arch x64
+                    ; mov [rbp + off::PC], rax
+                    ; mov eax, exit::LOOKUP as i32
+                    ; jmp extern epi
+                );
+            }
+            Term::Trap { trap, pc } => {
+                let (code, arg) = match trap {
+                    Trap::Svc(imm) => (exit::SVC, Some(imm as u64)),
+                    Trap::Brk(imm) => (exit::BRK, Some(imm as u64)),
+                    Trap::Undefined(w) => (exit::UNDEFINED, Some(w as u64)),
+                    Trap::Privileged(w) => (exit::PRIVILEGED, Some(w as u64)),
+                    Trap::FetchFault(a) => (exit::FETCH_FAULT, Some(a)),
+                    Trap::IcInvalidate => (exit::IC_INVALIDATE, None),
+                    Trap::Resync => (exit::RESYNC, None),
+                };
+                self.exit_with(code, pc, arg);
+            }
+        }
+    }
+
+    fn stubs(&mut self) {
+        let epi = self.rt.epilogue;
+        let stubs = std::mem::take(&mut self.chain_stubs);
+        for (stub, after, target) in stubs {
+            dynasm!(self.asm
+                ; .arch x64
+                ; =>stub
+                ; mov rax, QWORD target as i64
+                ; mov [rbp + off::PC], rax
+                ; lea rax, [=>after]
+                ; mov [rbp + off::CHAIN_SLOT], rax
+                ; mov eax, exit::CHAIN as i32
+                ; jmp extern epi
+            );
+        }
+    }
+}
+
+/// Emit the enter trampoline and the epilogue at host address `base`.
+/// `enter(cpu, code) -> exit code`: saves callee-saved registers, pins `rbp = cpu`,
+/// aligns the stack and jumps to `code`; the epilogue undoes that and returns `rax`.
+pub fn runtime_stubs(base: usize) -> (Vec<u8>, usize, usize) {
+    let mut asm = Asm::new(base);
+    let enter = asm.offset().0;
+    dynasm!(asm
+        ; .arch x64
+        ; push rbx
+        ; push rbp
+        ; push r12
+        ; push r13
+        ; push r14
+        ; push r15
+        ; sub rsp, 8
+        ; mov rbp, rdi
+        ; jmp rsi
+    );
+    let epilogue = asm.offset().0;
+    dynasm!(asm
+        ; .arch x64
+        ; add rsp, 8
+        ; pop r15
+        ; pop r14
+        ; pop r13
+        ; pop r12
+        ; pop rbp
+        ; pop rbx
+        ; ret
+    );
+    let code = asm.finalize().expect("runtime stubs");
+    (code, base + enter, base + epilogue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cond_table_spot_checks() {
+        let holds = |cc: usize, f: u16| COND_TABLE[cc] >> f & 1 == 1;
+        // EQ with Z set
+        assert!(holds(0, 4));
+        assert!(!holds(0, 0));
+        // HI: C && !Z
+        assert!(holds(8, 2));
+        assert!(!holds(8, 6));
+        // GE: N == V
+        assert!(holds(10, 9));
+        assert!(!holds(10, 8));
+        // AL and NV always
+        assert_eq!(COND_TABLE[14], 0xffff);
+        assert_eq!(COND_TABLE[15], 0xffff);
+    }
+}
