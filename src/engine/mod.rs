@@ -11,6 +11,8 @@
 //! aligned 4-byte store, which x86 performs atomically, so other threads running the
 //! same code see either the old or the new target.
 
+pub mod testing;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -90,6 +92,15 @@ pub struct Engine {
     stats: Mutex<Stats>,
     /// Words already reported under `-d unimp`.
     reported: Mutex<std::collections::HashSet<u32>>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: the cache mapping was made by `Engine::new` and no code runs from it
+        // once the engine is gone.
+        unsafe { libc::munmap(c.base as *mut libc::c_void, c.size) };
+    }
 }
 
 /// Why the engine could not start.

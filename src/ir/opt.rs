@@ -13,6 +13,9 @@
 
 use super::{Block, Inst, Op, Term, Val};
 
+/// A placeholder for a deleted op: defines nothing, reads nothing; `dce` drops it.
+const DEAD: Op = Op::InsnStart(u64::MAX);
+
 /// Run all passes.
 pub fn optimize(block: &mut Block) {
     forward(block);
@@ -39,12 +42,18 @@ pub fn forward(block: &mut Block) {
         op.map_args(|a| subst[a.0 as usize]);
         match op {
             Op::GetReg(r) => match known[*r as usize] {
-                Some(v) => subst[i] = v,
+                Some(v) => {
+                    subst[i] = v;
+                    *op = DEAD;
+                }
                 None => known[*r as usize] = Some(Val(i as u32)),
             },
             Op::SetReg(r, v) => known[*r as usize] = Some(*v),
             Op::GetNzcv => match nzcv {
-                Some(v) => subst[i] = v,
+                Some(v) => {
+                    subst[i] = v;
+                    *op = DEAD;
+                }
                 None => nzcv = Some(Val(i as u32)),
             },
             Op::SetNzcv(v) => nzcv = Some(*v),
@@ -87,7 +96,7 @@ pub fn dead_writes(block: &mut Block) {
     }
     for j in dead {
         // A no-op that defines nothing and reads nothing; dce removes it.
-        block.insts[j].op = Op::InsnStart(u64::MAX);
+        block.insts[j].op = DEAD;
     }
 }
 
@@ -103,7 +112,7 @@ pub fn dce(block: &mut Block) {
     }
     for i in (0..n).rev() {
         let op = &block.insts[i].op;
-        if matches!(op, Op::InsnStart(u64::MAX)) {
+        if *op == DEAD {
             continue;
         }
         if op.has_effect() || live[i] {

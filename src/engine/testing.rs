@@ -1,0 +1,87 @@
+//! A harness for per-instruction tests: run a few instruction words on a fresh engine
+//! with a given CPU state and return the exit. The words are placed at guest address
+//! [`CODE_BASE`] (fetched from the slice, not from memory) and followed by `BRK #0xf00`,
+//! so a test normally ends with `Exit::Brk(0xf00)` and `cpu.pc` at that BRK. Memory
+//! operands use real host addresses, so tests point registers at their own buffers.
+
+use super::{Engine, Exit, Fetch};
+use crate::arm64::cpu::Cpu;
+use crate::arm64::lift::CpuFeatures;
+use crate::x64::Identity;
+
+/// Where the test words appear to live.
+pub const CODE_BASE: u64 = 0x10_0000;
+/// The immediate of the BRK appended after the test words.
+pub const END_BRK: u16 = 0xf00;
+
+struct Words<'a>(&'a [u32]);
+
+impl Fetch for Words<'_> {
+    fn fetch(&mut self, pc: u64) -> Option<u32> {
+        let i = pc.checked_sub(CODE_BASE)? / 4;
+        if pc % 4 != 0 {
+            return None;
+        }
+        match (i as usize).cmp(&self.0.len()) {
+            std::cmp::Ordering::Less => Some(self.0[i as usize]),
+            std::cmp::Ordering::Equal => Some(0xd420_0000 | ((END_BRK as u32) << 5)),
+            std::cmp::Ordering::Greater => None,
+        }
+    }
+}
+
+/// Run `words` from `CODE_BASE` on `cpu` (its `pc` is set here) until an exit.
+pub fn run_with(words: &[u32], cpu: &mut Cpu, features: CpuFeatures) -> Exit {
+    let engine = Engine::new(features, Box::new(Identity)).expect("engine");
+    cpu.pc = CODE_BASE;
+    engine.run(cpu, &mut Words(words))
+}
+
+/// [`run_with`] on the default (`max`) feature set.
+pub fn run(words: &[u32], cpu: &mut Cpu) -> Exit {
+    run_with(words, cpu, CpuFeatures::default())
+}
+
+/// Run `words` and assert they reach the final BRK.
+pub fn run_ok(words: &[u32], cpu: &mut Cpu) {
+    let e = run(words, cpu);
+    assert_eq!(e, Exit::Brk(END_BRK), "stopped early at pc {:#x}", cpu.pc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_and_brk() {
+        let mut cpu = Cpu::new();
+        // b +8 ; brk #1 ; (target) nothing: falls into the final BRK
+        run_ok(&[0x1400_0002, 0xd420_0020], &mut cpu);
+        assert_eq!(cpu.pc, CODE_BASE + 8);
+        // bl +4: x30 = return address
+        let mut cpu = Cpu::new();
+        run_ok(&[0x9400_0001], &mut cpu);
+        assert_eq!(cpu.x[30], CODE_BASE + 4);
+    }
+
+    #[test]
+    fn svc_and_undefined() {
+        let mut cpu = Cpu::new();
+        assert_eq!(run(&[0xd400_0001], &mut cpu), Exit::Svc(0));
+        assert_eq!(cpu.pc, CODE_BASE + 4);
+        let mut cpu = Cpu::new();
+        assert_eq!(run(&[0x0000_0000], &mut cpu), Exit::Undefined(0));
+        assert_eq!(cpu.pc, CODE_BASE);
+    }
+
+    #[test]
+    fn conditional_branch_on_flags() {
+        // b.eq +8 with Z set: skips the brk #1
+        let mut cpu = Cpu::new();
+        cpu.nzcv = 0x4000_0000;
+        run_ok(&[0x5400_0040, 0xd420_0020], &mut cpu);
+        // with Z clear: hits brk #1
+        let mut cpu = Cpu::new();
+        assert_eq!(run(&[0x5400_0040, 0xd420_0020], &mut cpu), Exit::Brk(1));
+    }
+}
