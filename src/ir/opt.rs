@@ -104,7 +104,7 @@ pub fn dead_writes(block: &mut Block) {
 pub fn dce(block: &mut Block) {
     let n = block.insts.len();
     let mut live = vec![false; n];
-    let mut mark = |v: Val, live: &mut Vec<bool>| live[v.0 as usize] = true;
+    let mark = |v: Val, live: &mut Vec<bool>| live[v.0 as usize] = true;
     match &block.term {
         Term::Branch { cond, .. } => mark(*cond, &mut live),
         Term::Indirect(v, _) => mark(*v, &mut live),

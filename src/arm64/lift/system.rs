@@ -298,7 +298,10 @@ macro_rules! cpu_field_helpers {
 }
 
 cpu_field_helpers!(h_get_tpidr, h_set_tpidr, tpidr_el0, u64::MAX);
-cpu_field_helpers!(h_get_tpidrro, h_set_tpidrro, tpidrro_el0, u64::MAX);
+unsafe extern "C" fn h_get_tpidrro(cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    unsafe { (*(cpu as *mut Cpu)).tpidrro_el0 }
+}
 // FPCR: AHP, DN, FZ, RMode, Stride/Len (RES0 in AArch64 but writable as 0), FZ16, IDE/IXE/…
 cpu_field_helpers!(h_get_fpcr, h_set_fpcr, fpcr, 0x07f7_9f00);
 // FPSR: N Z C V QC and the cumulative exception flags IDC IXC UFC OFC DZC IOC.
