@@ -30,11 +30,27 @@ pub enum Item {
 
 /// Names and help for `-d help`.
 pub const ITEMS: &[(&str, Item, &str)] = &[
-    ("in_asm", Item::InAsm, "show guest code of each translated block"),
-    ("out_asm", Item::OutAsm, "show host code of each translated block"),
+    (
+        "in_asm",
+        Item::InAsm,
+        "show guest code of each translated block",
+    ),
+    (
+        "out_asm",
+        Item::OutAsm,
+        "show host code of each translated block",
+    ),
     ("op", Item::Op, "show the IR of each translated block"),
-    ("unimp", Item::Unimp, "report unimplemented instructions and syscalls"),
-    ("exec", Item::Exec, "show each block as it is entered (disables chaining)"),
+    (
+        "unimp",
+        Item::Unimp,
+        "report unimplemented instructions and syscalls",
+    ),
+    (
+        "exec",
+        Item::Exec,
+        "show each block as it is entered (disables chaining)",
+    ),
     ("strace", Item::Strace, "log system calls and their results"),
     ("page", Item::Page, "show the guest memory map"),
     ("nochain", Item::NoChain, "do not chain translated blocks"),
@@ -66,6 +82,17 @@ pub fn enable(bits: u32) {
 #[inline]
 pub fn enabled(item: Item) -> bool {
     FLAGS.load(Ordering::Relaxed) & item as u32 != 0
+}
+
+/// The enabled items as a `-d` argument (for re-executed children).
+pub fn enabled_names() -> String {
+    let bits = FLAGS.load(Ordering::Relaxed);
+    ITEMS
+        .iter()
+        .filter(|(_, i, _)| bits & *i as u32 != 0)
+        .map(|(n, _, _)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Send log output to `path` instead of stderr.

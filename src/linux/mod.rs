@@ -86,6 +86,8 @@ pub struct Process {
     pub auxv: Vec<(u64, u64)>,
     sigactions: Mutex<[GuestSigaction; 65]>,
     clear_child_tid: Mutex<u64>,
+    /// ferrite's own executable, for re-executing arm64 programs on execve.
+    ferrite_exe: CString,
 }
 
 impl Process {
@@ -123,6 +125,35 @@ impl Process {
             return Some(self.exe_path.clone().into_os_string());
         }
         None
+    }
+
+    /// ferrite's own executable (resolved at start-up, before any chroot).
+    pub fn ferrite_path(&self) -> CString {
+        self.ferrite_exe.clone()
+    }
+
+    /// The options a re-executed ferrite needs to run a program the same way.
+    pub fn reexec_options(&self) -> Vec<CString> {
+        let mut v = Vec::new();
+        let mut push = |a: &str, b: &[u8]| {
+            v.push(CString::new(a).expect("option name"));
+            v.push(CString::new(b).unwrap_or_default());
+        };
+        let o = &self.options;
+        if let Some(pre) = &o.prefix {
+            push("-L", pre.as_os_str().as_encoded_bytes());
+        }
+        if let Some(cpu) = &o.cpu {
+            push("-cpu", cpu.as_bytes());
+        }
+        if let Some(s) = o.stack_size {
+            push("-s", s.to_string().as_bytes());
+        }
+        let items = log::enabled_names();
+        if !items.is_empty() {
+            push("-d", items.as_bytes());
+        }
+        v
     }
 
     pub fn set_clear_child_tid(&self, addr: u64) {
@@ -178,14 +209,13 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
     let model = crate::arm64::model::find(&model_name)
         .ok_or_else(|| StartError(format!("unknown CPU model '{model_name}' (try -cpu help)")))?;
 
-    let engine = Engine::new(model.features, Box::new(Identity))
-        .map_err(|e| StartError(e.0))?;
+    let engine = Engine::new(model.features, Box::new(Identity)).map_err(|e| StartError(e.0))?;
     let (cs, ce) = engine.cache_range();
     let mut mmap = mm::MemoryMap::new(vec![(cs as u64, ce as u64)]);
 
     let host_path = PathBuf::from(program);
-    let exe_path = std::fs::canonicalize(&host_path)
-        .map_err(|e| StartError(format!("{program}: {e}")))?;
+    let exe_path =
+        std::fs::canonicalize(&host_path).map_err(|e| StartError(format!("{program}: {e}")))?;
     let mut argv: Vec<CString> = args
         .iter()
         .map(|a| CString::new(a.as_bytes()).map_err(|_| StartError("NUL in argument".into())))
@@ -212,7 +242,10 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
     if log::enabled(Item::Page) {
         let mut s = String::from("guest memory map at start-up:\n");
         for (start, v) in &mmap.vmas {
-            s += &format!("  {start:012x}-{:012x} prot={} {:?}\n", v.end, v.prot, v.kind);
+            s += &format!(
+                "  {start:012x}-{:012x} prot={} {:?}\n",
+                v.end, v.prot, v.kind
+            );
         }
         s += &format!(
             "start_brk   {:#x}\nentry       {:#x}\nstack_start {:#x}\n",
@@ -230,6 +263,10 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
         auxv: loaded.auxv.clone(),
         sigactions: Mutex::new([GuestSigaction::default(); 65]),
         clear_child_tid: Mutex::new(0),
+        ferrite_exe: std::fs::read_link("/proc/self/exe")
+            .ok()
+            .and_then(|p| CString::new(p.into_os_string().into_encoded_bytes()).ok())
+            .unwrap_or_else(|| CString::new("/proc/self/exe").expect("literal")),
     };
     let mut cpu = Cpu::new();
     cpu.pc = loaded.pc;

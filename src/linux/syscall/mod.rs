@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod mem;
 pub mod misc;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod table;
 
@@ -69,7 +70,9 @@ pub fn host_syscall(host_nr: u32, a: [u64; 6]) -> i64 {
 /// Convert a libc-style result (`-1` + errno) into a raw kernel result.
 pub fn from_libc(r: i64) -> i64 {
     if r == -1 {
-        -(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as i64)
+        -(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO) as i64)
     } else {
         r
     }

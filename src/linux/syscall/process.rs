@@ -1,0 +1,232 @@
+//! Process creation: `clone` (fork semantics) and `execve`/`execveat`.
+//!
+//! - `clone` without `CLONE_VM` is a fork: the host process forks (ferrite's state,
+//!   code cache included, is duplicated with it) and the child continues the guest
+//!   with X0 = 0. The arm64 argument order (flags, newsp, parent_tid, tls, child_tid)
+//!   is reordered for the host, and `CLONE_SETTLS` sets the child's TPIDR_EL0 instead
+//!   of the host's TLS register. `vfork` (`CLONE_VM|CLONE_VFORK`) is turned into a
+//!   plain fork, as qemu-aarch64 does: the parent does not wait for the child's exec,
+//!   so glibc's posix_spawn cannot report an exec failure through shared memory (the
+//!   child exits with status 127 instead). Thread creation (`CLONE_VM` without
+//!   `CLONE_VFORK`) is not implemented yet and answers `-ENOSYS`.
+//! - `execve` of an arm64 ELF, or of a `#!` script whose interpreter is an arm64 ELF,
+//!   re-executes ferrite itself with the same options, whether or not binfmt_misc is
+//!   registered; anything else (host binaries, host scripts) is executed natively by
+//!   the host kernel. `/proc/self/exe` means the guest program.
+
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+
+use super::{host_syscall, SyscallCtx};
+use crate::linux::guest;
+use syscalls::Sysno;
+
+pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    let flags = a[0];
+    let (newsp, parent_tid, tls, child_tid) = (a[1], a[2], a[3], a[4]);
+    let vm = flags & libc::CLONE_VM as u64 != 0;
+    let vfork = flags & libc::CLONE_VFORK as u64 != 0;
+    if vm && !vfork {
+        return super::enosys(ctx, super::table::nr::CLONE);
+    }
+    if flags & libc::CLONE_THREAD as u64 != 0 || flags & libc::CLONE_SIGHAND as u64 != 0 {
+        // CLONE_THREAD/CLONE_SIGHAND require CLONE_VM (kernel: EINVAL).
+        return -(libc::EINVAL as i64);
+    }
+    let host_flags = flags & !((libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64);
+    // Host order: flags, newsp, parent_tid, child_tid, tls. The host child keeps the
+    // host stack (newsp = 0); the guest stack pointer is set below.
+    let r = host_syscall(
+        Sysno::clone.id() as u32,
+        [host_flags, 0, parent_tid, child_tid, 0, 0],
+    );
+    if r == 0 {
+        // Child.
+        if newsp != 0 {
+            ctx.cpu.x[31] = newsp;
+        }
+        if flags & libc::CLONE_SETTLS as u64 != 0 {
+            ctx.cpu.tpidr_el0 = tls;
+        }
+    }
+    r
+}
+
+/// Is this file an arm64 ELF (by its header)?
+fn is_arm64_elf(head: &[u8]) -> bool {
+    head.len() >= 20
+        && &head[..4] == b"\x7fELF"
+        && head[4] == 2
+        && head[5] == 1
+        && head[18..20] == [0xb7, 0]
+}
+
+fn read_head(path: &CString) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(OsStr::from_bytes(path.as_bytes())).ok()?;
+    let mut buf = vec![0u8; 256];
+    let n = f.read(&mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+/// Parse a `#!` line: (interpreter, optional single argument), as the kernel does.
+fn shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let rest = head.strip_prefix(b"#!")?;
+    let line = rest.split(|&b| b == b'\n').next()?;
+    let line: &[u8] = {
+        let s = line.iter().position(|b| !b" \t".contains(b))?;
+        let e = line.iter().rposition(|b| !b" \t\r".contains(b))? + 1;
+        &line[s..e]
+    };
+    let split = line.iter().position(|b| b" \t".contains(b));
+    match split {
+        None => Some((line.to_vec(), None)),
+        Some(i) => {
+            let arg = &line[i..];
+            let s = arg
+                .iter()
+                .position(|b| !b" \t".contains(b))
+                .unwrap_or(arg.len());
+            let arg = &arg[s..];
+            Some((line[..i].to_vec(), (!arg.is_empty()).then(|| arg.to_vec())))
+        }
+    }
+}
+
+fn cstr(b: &[u8]) -> Result<CString, i64> {
+    CString::new(b).map_err(|_| -(libc::EINVAL as i64))
+}
+
+/// Execute `argv` (already decided to run under ferrite) with `envp`.
+fn exec_host(path: &CString, argv: &[CString], envp: &[CString]) -> i64 {
+    let mut av: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    av.push(std::ptr::null());
+    let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    ev.push(std::ptr::null());
+    host_syscall(
+        Sysno::execve.id() as u32,
+        [
+            path.as_ptr() as u64,
+            av.as_ptr() as u64,
+            ev.as_ptr() as u64,
+            0,
+            0,
+            0,
+        ],
+    )
+}
+
+pub fn execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    do_execve(ctx, libc::AT_FDCWD as u64, a[0], a[1], a[2], 0)
+}
+
+pub fn execveat(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    do_execve(ctx, a[0], a[1], a[2], a[3], a[4])
+}
+
+fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, flags: u64) -> i64 {
+    let raw = match guest::read_cstr(path, libc::PATH_MAX as usize) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let argv = match guest::read_cstr_array(argv) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let envp = match guest::read_cstr_array(envp) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let p = ctx.process;
+    // /proc/self/exe is the guest program.
+    let raw = match p.magic_link(dirfd as i32, &raw) {
+        Some(t) => cstr(t.as_bytes()).unwrap_or(raw),
+        None => raw,
+    };
+    let mut host = p.host_path(raw.clone());
+    if dirfd as i32 != libc::AT_FDCWD && !raw.as_bytes().starts_with(b"/") {
+        // Relative to a directory descriptor: resolve through /proc/self/fd.
+        let mut b = format!("/proc/self/fd/{}/", dirfd as i32).into_bytes();
+        b.extend_from_slice(raw.as_bytes());
+        host = match cstr(&b) {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+    }
+    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64 != 0 {
+        return -(libc::EINVAL as i64);
+    }
+    // The kernel's permission checks come first: ENOENT, EACCES…
+    // SAFETY: `host` is a valid NUL-terminated path.
+    if unsafe { libc::access(host.as_ptr(), libc::X_OK) } != 0 {
+        return super::from_libc(-1);
+    }
+    let Some(head) = read_head(&host) else {
+        return exec_host(&host, &argv, &envp);
+    };
+    let mut guest_argv: Vec<CString> = argv.clone();
+    let program: CString;
+    if is_arm64_elf(&head) {
+        program = host.clone();
+    } else if let Some((interp, arg)) = shebang(&head) {
+        let ih = p.host_path(match cstr(&interp) {
+            Ok(c) => c,
+            Err(e) => return e,
+        });
+        match read_head(&ih) {
+            Some(h) if is_arm64_elf(&h) => {
+                // argv becomes: interp [arg] path argv[1..]
+                let mut v = vec![match cstr(&interp) {
+                    Ok(c) => c,
+                    Err(e) => return e,
+                }];
+                if let Some(arg) = arg {
+                    v.push(match cstr(&arg) {
+                        Ok(c) => c,
+                        Err(e) => return e,
+                    });
+                }
+                v.push(raw.clone());
+                v.extend(argv.iter().skip(1).cloned());
+                guest_argv = v;
+                program = ih;
+            }
+            // Host interpreter (or none found): let the host kernel do it.
+            _ => return exec_host(&host, &argv, &envp),
+        }
+    } else {
+        // A host binary or something the kernel will refuse (ENOEXEC).
+        return exec_host(&host, &argv, &envp);
+    }
+    let mut args: Vec<CString> = vec![cstr(b"ferrite-aarch64").unwrap()];
+    args.extend(p.reexec_options());
+    if let Some(a0) = guest_argv.first() {
+        args.push(cstr(b"-0").unwrap());
+        args.push(a0.clone());
+    }
+    args.push(cstr(b"--").unwrap());
+    args.push(program);
+    args.extend(guest_argv.into_iter().skip(1));
+    let me = p.ferrite_path();
+    exec_host(&me, &args, &envp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_lines() {
+        assert_eq!(
+            shebang(b"#!/bin/sh\necho"),
+            Some((b"/bin/sh".to_vec(), None))
+        );
+        assert_eq!(
+            shebang(b"#! /usr/bin/env  python3 \nx"),
+            Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec())))
+        );
+        assert_eq!(shebang(b"#!\n"), None);
+        assert_eq!(shebang(b"ELF"), None);
+    }
+}
