@@ -116,14 +116,16 @@ pub fn check_ident(path: &str, bytes: &[u8]) -> Result<(), LoadError> {
         }
         return err(format!("{path}: not an ELF file"));
     }
-    if bytes.len() < 64 {
+    if bytes.len() < 20 {
         return err(format!("{path}: truncated ELF header"));
     }
     let class = bytes[4];
     let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
     if class == 1 {
         return err(match machine {
-            40 => format!("{path}: 32-bit ARM ELF is not supported (ferrite runs AArch64 programs)"),
+            40 => {
+                format!("{path}: 32-bit ARM ELF is not supported (ferrite runs AArch64 programs)")
+            }
             _ => format!("{path}: 32-bit ELF is not supported (ferrite runs AArch64 programs)"),
         });
     }
@@ -138,6 +140,9 @@ pub fn check_ident(path: &str, bytes: &[u8]) -> Result<(), LoadError> {
             _ => "not an AArch64 ELF",
         };
         return err(format!("{path}: {what}"));
+    }
+    if bytes.len() < 64 {
+        return err(format!("{path}: truncated ELF header"));
     }
     Ok(())
 }
@@ -173,14 +178,21 @@ fn host_mmap(addr: u64, len: u64, prot: u64, flags: i32, fd: i32, off: u64) -> R
 }
 
 /// Map one ELF file. `hint` is where an ET_DYN object should go (0: anywhere).
-fn map_object(path: &str, host_path: &Path, mm: &mut MemoryMap, hint: u64) -> Result<Mapped, LoadError> {
+fn map_object(
+    path: &str,
+    host_path: &Path,
+    mm: &mut MemoryMap,
+    hint: u64,
+) -> Result<Mapped, LoadError> {
     let file = File::open(host_path).map_err(|e| LoadError(format!("{path}: {e}")))?;
     let bytes = std::fs::read(host_path).map_err(|e| LoadError(format!("{path}: {e}")))?;
     check_ident(path, &bytes)?;
     let elf = Elf::parse(&bytes).map_err(|e| LoadError(format!("{path}: malformed ELF: {e}")))?;
     let et = elf.header.e_type;
     if et != ET_EXEC && et != ET_DYN {
-        return err(format!("{path}: not an executable or shared object (e_type {et})"));
+        return err(format!(
+            "{path}: not an executable or shared object (e_type {et})"
+        ));
     }
     let loads: Vec<_> = elf
         .program_headers
@@ -192,8 +204,12 @@ fn map_object(path: &str, host_path: &Path, mm: &mut MemoryMap, hint: u64) -> Re
     }
     for p in &loads {
         let bad = p.p_filesz > p.p_memsz
-            || p.p_offset.checked_add(p.p_filesz).is_none_or(|e| e > bytes.len() as u64)
-            || p.p_vaddr.checked_add(p.p_memsz).is_none_or(|e| e > GUEST_LIMIT)
+            || p.p_offset
+                .checked_add(p.p_filesz)
+                .is_none_or(|e| e > bytes.len() as u64)
+            || p.p_vaddr
+                .checked_add(p.p_memsz)
+                .is_none_or(|e| e > GUEST_LIMIT)
             || (p.p_align > 1 && (p.p_vaddr % PAGE) != (p.p_offset % PAGE));
         if bad {
             return err(format!("{path}: malformed ELF: bad PT_LOAD segment"));
@@ -206,8 +222,12 @@ fn map_object(path: &str, host_path: &Path, mm: &mut MemoryMap, hint: u64) -> Re
     // relative to each other, and nothing else is in the way.
     let bias = if et == ET_DYN {
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
-        let got = host_mmap(hint, span, 0, flags, -1, 0)
-            .map_err(|e| LoadError(format!("{path}: cannot reserve {span:#x} bytes: errno {}", -e)))?;
+        let got = host_mmap(hint, span, 0, flags, -1, 0).map_err(|e| {
+            LoadError(format!(
+                "{path}: cannot reserve {span:#x} bytes: errno {}",
+                -e
+            ))
+        })?;
         if got + span > GUEST_LIMIT {
             return err(format!("{path}: no room below 2^47"));
         }
@@ -253,7 +273,11 @@ fn map_object(path: &str, host_path: &Path, mm: &mut MemoryMap, hint: u64) -> Re
                 // SAFETY: [file_end, file_end+n) is inside the page just mapped writable.
                 unsafe { std::ptr::write_bytes(file_end as *mut u8, 0, n) };
             }
-            let bss = if p.p_filesz > 0 { page_up(file_end) } else { start };
+            let bss = if p.p_filesz > 0 {
+                page_up(file_end)
+            } else {
+                start
+            };
             if mem_end > bss {
                 host_mmap(
                     bss,
@@ -369,12 +393,26 @@ pub fn load(params: &LoadParams, mm: &mut MemoryMap) -> Result<Loaded, LoadError
         return err("cannot read random bytes for AT_RANDOM");
     }
     let random_at = w.push_bytes(&random);
-    let env_ptrs: Vec<u64> = params.envp.iter().map(|s| w.push_str(s.as_bytes())).collect();
-    let arg_ptrs: Vec<u64> = params.argv.iter().map(|s| w.push_str(s.as_bytes())).collect();
+    let env_ptrs: Vec<u64> = params
+        .envp
+        .iter()
+        .map(|s| w.push_str(s.as_bytes()))
+        .collect();
+    let arg_ptrs: Vec<u64> = params
+        .argv
+        .iter()
+        .map(|s| w.push_str(s.as_bytes()))
+        .collect();
 
     // SAFETY: getuid() and friends cannot fail.
-    let (uid, euid, gid, egid) =
-        unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+    let (uid, euid, gid, egid) = unsafe {
+        (
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        )
+    };
     let auxv: Vec<(u64, u64)> = vec![
         (AT_MINSIGSTKSZ, MINSIGSTKSZ),
         (AT_HWCAP, params.hwcap),
@@ -461,8 +499,17 @@ mod tests {
         let mut arm32 = x86.clone();
         arm32[4] = 1;
         arm32[18] = 40;
-        assert!(check_ident("a", &arm32).unwrap_err().0.contains("32-bit ARM"));
-        assert!(check_ident("a", b"hello").unwrap_err().0.contains("not an ELF"));
-        assert!(check_ident("a", b"\x7fELF\x02").unwrap_err().0.contains("truncated"));
+        assert!(check_ident("a", &arm32)
+            .unwrap_err()
+            .0
+            .contains("32-bit ARM"));
+        assert!(check_ident("a", b"hello")
+            .unwrap_err()
+            .0
+            .contains("not an ELF"));
+        assert!(check_ident("a", b"\x7fELF\x02")
+            .unwrap_err()
+            .0
+            .contains("truncated"));
     }
 }
