@@ -72,8 +72,8 @@ enum Xfer {
 }
 
 impl Xfer {
-    /// log2 of the access size (the scale of scaled offsets). 0 for a prefetch, which
-    /// is scaled like a doubleword by its callers.
+    /// log2 of the access size (the scale of scaled offsets). A prefetch (PRFM) is
+    /// scaled like a doubleword access, so 3.
     fn scale(self) -> u32 {
         match self {
             Xfer::StoreX { size }
