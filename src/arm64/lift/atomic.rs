@@ -104,8 +104,10 @@ struct FaultSigInfo {
     code: i32,
     _pad: i32,
     addr: u64,
-    _rest: [u64; 14],
+    _rest: [u64; 13],
 }
+
+const _: () = assert!(std::mem::size_of::<FaultSigInfo>() == 128);
 
 /// The generated code's CPU pointer as the `Cpu` it is.
 ///
@@ -130,7 +132,7 @@ fn alignment_fault(cpu: &mut Cpu, addr: u64) {
         code: BUS_ADRALN,
         _pad: 0,
         addr,
-        _rest: [0; 14],
+        _rest: [0; 13],
     };
     // SAFETY: getpid/gettid have no preconditions; rt_tgsigqueueinfo to our own thread
     // reads a fully initialised 128-byte siginfo (the kernel allows a positive si_code
@@ -807,6 +809,7 @@ mod tests {
     use crate::arm64::lift::CpuFeatures;
     use crate::engine::testing::{run, run_ok, run_with, END_BRK};
     use crate::engine::Exit;
+    use std::sync::atomic::AtomicU64;
 
     // ---- encoders (checked against the disassembly table below) --------------------
 
@@ -1432,18 +1435,44 @@ mod tests {
         ]
     }
 
+    /// The address the child expects in `si_addr`.
+    static EXPECTED_ADDR: AtomicU64 = AtomicU64::new(0);
+
+    extern "C" fn on_sigbus(sig: i32, info: *mut libc::siginfo_t, _uc: *mut libc::c_void) {
+        // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+        let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as u64) };
+        let ok = sig == libc::SIGBUS && code == BUS_ADRALN && addr == EXPECTED_ADDR.load(SeqCst);
+        // SAFETY: _exit is async-signal-safe and ends this child.
+        unsafe { libc::_exit(if ok { 42 } else { 43 }) };
+    }
+
+    /// Each case runs in a child process (this test binary, re-executed for this test
+    /// only). Case 0 checks the default action (death by SIGBUS); the others catch the
+    /// signal and check `si_code` = BUS_ADRALN and `si_addr` = the access address.
     #[test]
     fn misaligned_exclusives_and_atomics_raise_sigbus() {
         use std::os::unix::process::ExitStatusExt;
         if let Ok(case) = std::env::var(CHILD_ENV) {
-            // Child: take the default action for SIGBUS (Rust's runtime installs a
-            // handler for stack overflows that would swallow a sent signal).
-            // SAFETY: resetting a signal disposition in this single-purpose child.
-            unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
-            let (w, off) = misaligned_cases()[case.parse::<usize>().unwrap()];
+            let i = case.parse::<usize>().unwrap();
+            let (w, off) = misaligned_cases()[i];
             let mut buf = Buf::new([0; 4]);
             let mut cpu = Cpu::new();
             cpu.x[0] = buf.addr() + off;
+            EXPECTED_ADDR.store(cpu.x[0], SeqCst);
+            // SAFETY: changes this single-purpose child's SIGBUS disposition only; the
+            // sigaction struct is fully initialised. (SIG_DFL is needed because Rust's
+            // runtime installs a stack-overflow handler that would swallow a sent signal.)
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                if i == 0 {
+                    sa.sa_sigaction = libc::SIG_DFL;
+                } else {
+                    sa.sa_sigaction = on_sigbus as usize;
+                    sa.sa_flags = libc::SA_SIGINFO;
+                }
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
+            }
             let e = run(&[w], &mut cpu);
             eprintln!("child survived: {e:?}");
             std::process::exit(0);
@@ -1458,9 +1487,13 @@ mod tests {
                 .env(CHILD_ENV, i.to_string())
                 .output()
                 .unwrap();
-            assert_eq!(
-                out.status.signal(),
-                Some(libc::SIGBUS),
+            let got = if i == 0 {
+                out.status.signal() == Some(libc::SIGBUS)
+            } else {
+                out.status.code() == Some(42)
+            };
+            assert!(
+                got,
                 "{}: {:?}\n{}",
                 decode::disassemble(w, 0),
                 out.status,
