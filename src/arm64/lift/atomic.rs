@@ -1467,7 +1467,7 @@ mod tests {
                 if i == 0 {
                     sa.sa_sigaction = libc::SIG_DFL;
                 } else {
-                    sa.sa_sigaction = on_sigbus as usize;
+                    sa.sa_sigaction = on_sigbus as *const () as usize;
                     sa.sa_flags = libc::SA_SIGINFO;
                 }
                 libc::sigemptyset(&mut sa.sa_mask);
