@@ -307,6 +307,8 @@ pub fn run_thread(process: &Process, cpu: &mut Cpu) -> Ending {
                     action: Action::Continue,
                 };
                 let r = syscall::syscall(&mut ctx, nr);
+                // An exception return clears the exclusive monitor (as on hardware).
+                cpu.monitor.addr = u64::MAX;
                 match ctx.action {
                     Action::Continue => cpu.x[0] = r as u64,
                     Action::NoReturnValue => {}
