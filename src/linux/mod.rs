@@ -307,9 +307,10 @@ pub fn run_thread(process: &Process, cpu: &mut Cpu) -> Ending {
                     action: Action::Continue,
                 };
                 let r = syscall::syscall(&mut ctx, nr);
+                let action = ctx.action;
                 // An exception return clears the exclusive monitor (as on hardware).
                 cpu.monitor.addr = u64::MAX;
-                match ctx.action {
+                match action {
                     Action::Continue => cpu.x[0] = r as u64,
                     Action::NoReturnValue => {}
                     Action::ExitGroup(s) | Action::ExitThread(s) => return Ending::Exit(s & 0xff),
