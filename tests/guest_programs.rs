@@ -1,0 +1,1049 @@
+//! Guest-program tests: the C and C++ programs in `tests/guest/`, each built
+//! for arm64 (static, dynamic and a few other flavours) and natively for
+//! x86-64 by `tests/guest/Makefile`, are run under `ferrite-aarch64` and
+//! natively with the same arguments, environment and stdin. Standard output
+//! must match byte for byte and the exit status (or terminating signal) must
+//! be identical. The native run is the oracle; every case also states the
+//! status the native run must have, so a broken test program is caught too.
+//!
+//! Two tests:
+//! * `guest_programs_match_native` — ferrite versus native (the real test).
+//! * `oracle_qemu_matches_native` — `qemu-aarch64-static` versus native. It
+//!   checks the test programs themselves (arm64 and x86-64 builds of the same
+//!   source must agree), independently of ferrite. Skipped, loudly, when
+//!   qemu-aarch64-static is not installed.
+//!
+//! Programs in [`XFAIL`] are expected to fail under ferrite for now: their
+//! failures are reported as XFAIL and do not fail the test; if one passes it
+//! is reported as XPASS (time to remove it from the list).
+//!
+//! Uses only std. Knobs (environment variables):
+//! * `FERRITE_GUEST_FILTER=substr[,substr…]` — run only rows whose
+//!   `program/case/flavour` label contains one of the substrings.
+//! * `FERRITE_GUEST_TIMEOUT=secs` — per-run timeout (default 120).
+//! * `FERRITE_GUEST_JOBS=n` — parallel runs (default: available CPUs).
+//! * `FERRITE_GUEST_BUILD=dir` — build directory (default `target/guest`).
+//! * `FERRITE_GUEST_SYSROOT=dir` — the `-L` prefix (default `/usr/aarch64-linux-gnu`).
+//! * `FERRITE_GUEST_VERBOSE=1` — print every command line.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Programs expected to fail under ferrite for now, with the reason.
+const XFAIL: &[(&str, &str)] = &[(
+    "fpbasic",
+    "floating point (FP/SIMD lifters, FPCR/FPSR) not implemented yet: remove once the FP issue lands",
+)];
+
+const SIGABRT: i32 = 6;
+const SIGSEGV: i32 = 11;
+const SIGTERM: i32 = 15;
+
+// ---------------------------------------------------------------------------
+// Test cases
+// ---------------------------------------------------------------------------
+
+/// How a process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Status {
+    Exited(i32),
+    Signaled(i32),
+    TimedOut(Duration),
+    SpawnFailed(String),
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Exited(c) => write!(f, "exited {c}"),
+            Status::Signaled(s) => write!(f, "killed by signal {s} ({})", signal_name(*s)),
+            Status::TimedOut(d) => write!(f, "timed out after {}s (killed)", d.as_secs()),
+            Status::SpawnFailed(e) => write!(f, "could not be started: {e}"),
+        }
+    }
+}
+
+fn signal_name(s: i32) -> &'static str {
+    match s {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        31 => "SIGSYS",
+        _ => "?",
+    }
+}
+
+struct Case {
+    /// Program (source file stem in tests/guest/).
+    prog: &'static str,
+    /// Short label distinguishing several cases of one program.
+    label: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<Vec<u8>>,
+    /// What the native (oracle) run must do.
+    expect: Status,
+}
+
+fn case(prog: &'static str, label: &str, args: &[&str], expect: Status) -> Case {
+    Case {
+        prog,
+        label: label.to_string(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env: Vec::new(),
+        stdin: None,
+        expect,
+    }
+}
+
+fn ok(prog: &'static str) -> Case {
+    case(prog, "-", &[], Status::Exited(0))
+}
+
+fn cases() -> Vec<Case> {
+    use Status::*;
+    let mut v = vec![
+        ok("hello"),
+        ok("intmath"),
+        ok("strings"),
+        ok("stdio"),
+        ok("fpbasic"),
+        ok("fileio"),
+        ok("mmap"),
+        ok("signals"),
+        ok("threads"),
+        ok("process"),
+        ok("exec").with_expect(Exited(42)),
+        // the exec'd side alone (also runs under qemu without binfmt_misc)
+        case("exec", "child-mode", &["child", "a", "b c"], Exited(42))
+            .with_env(&[("EXEC_TEST_VAR", "v")]),
+        case("sysinfo", "-", &["first arg", "second"], Exited(0)),
+        ok("vector"),
+        ok("cxx"),
+        // exit paths
+        case("exitcode", "exit-3", &["exit", "3"], Exited(3)),
+        case("exitcode", "exit-256", &["exit", "256"], Exited(0)),
+        case("exitcode", "return-42", &["return", "42"], Exited(42)),
+        case("exitcode", "_exit-255", &["_exit", "255"], Exited(255)),
+        case("exitcode", "abort", &["abort"], Signaled(SIGABRT)),
+        case("exitcode", "kill-term", &["kill", "15"], Signaled(SIGTERM)),
+        case("exitcode", "segv", &["segv"], Signaled(SIGSEGV)),
+        // argv / environment
+        case("args", "none", &[], Exited(0)),
+        case(
+            "args",
+            "mixed",
+            &[
+                "7",
+                "hello world",
+                "",
+                "\u{fc}n\u{ef}c\u{f6}d\u{e9}",
+                "--flag=x",
+                "tab\there",
+                "quote\"s'",
+            ],
+            Exited(7),
+        )
+        .with_env(&[
+            ("ARGS_SHOW", "FOO,EMPTY,UNSET,LANG,UTF"),
+            ("FOO", "bar baz"),
+            ("EMPTY", ""),
+            ("UTF", "\u{e9}t\u{e9}"),
+        ]),
+    ];
+    // many and long arguments: exercises the initial stack layout
+    let mut many = case("args", "many", &["0"], Exited(0));
+    for i in 0..300 {
+        many.args.push(format!("arg{i:03}-{}", "x".repeat(i % 37)));
+    }
+    many.args.push("y".repeat(100_000));
+    many.env = (0..100)
+        .map(|i| (format!("MANY_{i}"), "v".repeat(i * 10)))
+        .chain([("ARGS_SHOW".to_string(), "MANY_0,MANY_99".to_string())])
+        .collect();
+    v.push(many);
+    // stdin plumbing
+    let mut text = Vec::new();
+    for i in 0..2000 {
+        writeln!(
+            text,
+            "line {i}: the quick brown fox jumps over the lazy dog {}",
+            i * i
+        )
+        .unwrap();
+    }
+    text.extend_from_slice(b"binary:\x00\x01\xff\xfe tail without newline");
+    let mut raw = case("stdin", "raw", &["raw"], Exited(255));
+    raw.stdin = Some(text.clone());
+    let mut stdio = case("stdin", "stdio", &["stdio"], Exited(255));
+    stdio.stdin = Some(text);
+    let mut small = case("stdin", "small", &[], Exited(2));
+    small.stdin = Some(b"hello\nworld\n".to_vec());
+    let mut empty = case("stdin", "empty", &[], Exited(0));
+    empty.stdin = Some(Vec::new());
+    v.extend([raw, stdio, small, empty]);
+    v
+}
+
+impl Case {
+    fn with_env(mut self, env: &[(&str, &str)]) -> Case {
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self
+    }
+    fn with_expect(mut self, s: Status) -> Case {
+        self.expect = s;
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Building
+// ---------------------------------------------------------------------------
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn build_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("FERRITE_GUEST_BUILD") {
+        return PathBuf::from(d);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        repo_root().join(target)
+    };
+    target.join("guest")
+}
+
+fn sysroot() -> PathBuf {
+    std::env::var_os("FERRITE_GUEST_SYSROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/aarch64-linux-gnu"))
+}
+
+/// One build variant of a program (e.g. `intmath-O0`): its native oracle and
+/// its arm64 flavours.
+struct Variant {
+    prog: String,
+    x86: PathBuf,
+    arm: Vec<(String, PathBuf)>,
+}
+
+struct Built {
+    variants: BTreeMap<String, Variant>,
+    progs: BTreeSet<String>,
+}
+
+fn have_command(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+        .unwrap_or(false)
+}
+
+fn make(args: &[&str]) -> Result<String, String> {
+    let dir = repo_root().join("tests/guest");
+    let build = build_dir();
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(&dir)
+        .arg(format!("BUILD={}", build.display()))
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run make ({e}): run scripts/setup"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`make -C tests/guest BUILD={} {}` failed ({}):\n{}{}",
+            build.display(),
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn build() -> Result<&'static Built, String> {
+    static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(build_uncached)
+        .as_ref()
+        .map_err(|e| e.clone())
+}
+
+fn build_uncached() -> Result<Built, String> {
+    let missing: Vec<&str> = [
+        "aarch64-linux-gnu-gcc",
+        "aarch64-linux-gnu-g++",
+        "gcc",
+        "g++",
+        "make",
+    ]
+    .into_iter()
+    .filter(|c| !have_command(c))
+    .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing tools: {}. Run scripts/setup (as root) to install the cross toolchains.",
+            missing.join(", ")
+        ));
+    }
+    if !sysroot().join("lib").is_dir() {
+        return Err(format!(
+            "arm64 sysroot {} is missing: run scripts/setup (libc6-dev-arm64-cross)",
+            sysroot().display()
+        ));
+    }
+    let jobs = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    make(&[&format!("-j{jobs}"), "all"])
+        .map_err(|e| format!("{e}\n(if a compiler is missing, run scripts/setup)"))?;
+    let progs: BTreeSet<String> = make(&["-s", "print-progs"])?
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut variants: BTreeMap<String, Variant> = BTreeMap::new();
+    for line in make(&["-s", "print-targets"])?.lines() {
+        let path = PathBuf::from(line);
+        let path = if path.is_absolute() {
+            path
+        } else {
+            repo_root().join("tests/guest").join(path)
+        };
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (variant, kind) = file
+            .split_once('.')
+            .ok_or_else(|| format!("odd target name {file}"))?;
+        let prog = variant
+            .trim_end_matches("-O0")
+            .trim_end_matches("-O3")
+            .to_string();
+        let entry = variants
+            .entry(variant.to_string())
+            .or_insert_with(|| Variant {
+                prog: prog.clone(),
+                x86: PathBuf::new(),
+                arm: Vec::new(),
+            });
+        if !path.is_file() {
+            return Err(format!(
+                "make succeeded but {} does not exist",
+                path.display()
+            ));
+        }
+        if kind == "x86" {
+            entry.x86 = path;
+        } else if let Some(flavour) = kind.strip_prefix("arm64-") {
+            entry.arm.push((flavour.to_string(), path));
+        } else {
+            return Err(format!("odd target name {file}"));
+        }
+    }
+    for (name, v) in &variants {
+        if v.x86.as_os_str().is_empty() || v.arm.is_empty() {
+            return Err(format!("variant {name} lacks a native or an arm64 build"));
+        }
+    }
+    Ok(Built { variants, progs })
+}
+
+// ---------------------------------------------------------------------------
+// Running
+// ---------------------------------------------------------------------------
+
+#[repr(C)]
+struct RLimit {
+    cur: u64,
+    max: u64,
+}
+
+extern "C" {
+    fn setrlimit(resource: i32, rlim: *const RLimit) -> i32;
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+
+const RLIMIT_CORE: i32 = 4;
+const SIGKILL: i32 = 9;
+
+struct RunOutput {
+    status: Status,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    elapsed: Duration,
+}
+
+fn timeout() -> Duration {
+    let secs = std::env::var("FERRITE_GUEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    Duration::from_secs(secs)
+}
+
+fn verbose() -> bool {
+    std::env::var_os("FERRITE_GUEST_VERBOSE").is_some_and(|v| v != "0")
+}
+
+/// Runs `cmd` (its own process group, no core dumps, fresh scratch dir as
+/// cwd/TMPDIR/HOME) with the case's args, env and stdin.
+fn run(prefix: &[OsString], program: &Path, case: &Case, scratch: &Path) -> RunOutput {
+    let _ = std::fs::remove_dir_all(scratch);
+    std::fs::create_dir_all(scratch).expect("create scratch dir");
+    let mut cmd = if prefix.is_empty() {
+        Command::new(program)
+    } else {
+        let mut c = Command::new(&prefix[0]);
+        c.args(&prefix[1..]).arg(program);
+        c
+    };
+    cmd.args(&case.args)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("LANG", "C")
+        .env("LC_ALL", "C")
+        .env("HOME", scratch)
+        .env("TMPDIR", scratch)
+        .current_dir(scratch)
+        .stdin(if case.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for (k, v) in &case.env {
+        cmd.env(k, v);
+    }
+    if !prefix.is_empty() {
+        // debugging knobs for the emulator itself
+        for (k, v) in std::env::vars_os() {
+            let ks = k.to_string_lossy();
+            if ks.starts_with("FERRITE_") && !ks.starts_with("FERRITE_GUEST_")
+                || ks == "RUST_BACKTRACE"
+            {
+                cmd.env(k, v);
+            }
+        }
+    }
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // setrlimit, which is async-signal-safe; the struct lives on its stack.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = RLimit { cur: 0, max: 0 };
+            setrlimit(RLIMIT_CORE, &lim);
+            Ok(())
+        });
+    }
+    if verbose() {
+        eprintln!("[guest] run {:?}", cmd);
+    }
+    let start = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return RunOutput {
+                status: Status::SpawnFailed(format!(
+                    "{}: {e}",
+                    prefix.first().map(Path::new).unwrap_or(program).display()
+                )),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                elapsed: start.elapsed(),
+            }
+        }
+    };
+    let pgid = child.id() as i32;
+    let stdin_thread = case.stdin.clone().map(|data| {
+        let mut w = child.stdin.take().unwrap();
+        // a guest that exits without reading everything gives EPIPE: ignore
+        std::thread::spawn(move || {
+            let _ = w.write_all(&data);
+        })
+    });
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = so.read_to_end(&mut b);
+        b
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = se.read_to_end(&mut b);
+        b
+    });
+    let limit = timeout();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => {
+                break match (st.code(), st.signal()) {
+                    (Some(c), _) => Status::Exited(c),
+                    (None, Some(s)) => Status::Signaled(s),
+                    _ => Status::SpawnFailed(format!("odd status {st:?}")),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => break Status::SpawnFailed(format!("wait: {e}")),
+        }
+        if start.elapsed() > limit {
+            // SAFETY: plain syscall on the process group we created (pgid = child pid).
+            unsafe { kill(-pgid, SIGKILL) };
+            let _ = child.wait();
+            break Status::TimedOut(limit);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    // Leftover descendants (a guest that leaked a background child) would
+    // keep the pipes open: kill what remains of the group.
+    // SAFETY: plain syscall on the process group we created.
+    unsafe { kill(-pgid, SIGKILL) };
+    let stdout = out_thread.join().unwrap_or_default();
+    let stderr = err_thread.join().unwrap_or_default();
+    if let Some(t) = stdin_thread {
+        let _ = t.join();
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+    RunOutput {
+        status,
+        stdout,
+        stderr,
+        elapsed,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Comparing and reporting
+// ---------------------------------------------------------------------------
+
+fn show_line(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    let mut e: String = s.escape_debug().collect();
+    if e.len() > 240 {
+        let mut cut = 240;
+        while !e.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        e.truncate(cut);
+        e.push('…');
+    }
+    e
+}
+
+/// Describes how two outputs differ (first differing line, then a few more),
+/// or None if they are equal.
+fn first_difference(want: &[u8], got: &[u8]) -> Option<String> {
+    if want == got {
+        return None;
+    }
+    let wl: Vec<&[u8]> = want.split_inclusive(|&b| b == b'\n').collect();
+    let gl: Vec<&[u8]> = got.split_inclusive(|&b| b == b'\n').collect();
+    let show = |l: Option<&&[u8]>| {
+        l.map(|l| format!("\"{}\"", show_line(l)))
+            .unwrap_or_else(|| "<end of output>".into())
+    };
+    let differing: Vec<usize> = (0..wl.len().max(gl.len()))
+        .filter(|&i| wl.get(i) != gl.get(i))
+        .collect();
+    let first = differing[0];
+    let mut d = format!(
+        "stdout differs at line {} ({} differing lines; native {} bytes/{} lines, guest {} bytes/{} lines):\n      native: {}\n      guest:  {}",
+        first + 1,
+        differing.len(),
+        want.len(),
+        wl.len(),
+        got.len(),
+        gl.len(),
+        show(wl.get(first)),
+        show(gl.get(first)),
+    );
+    for &i in differing.iter().skip(1).take(4) {
+        d.push_str(&format!(
+            "\n    line {}:\n      native: {}\n      guest:  {}",
+            i + 1,
+            show(wl.get(i)),
+            show(gl.get(i))
+        ));
+    }
+    if differing.len() > 5 {
+        d.push_str(&format!(
+            "\n    … {} more differing lines",
+            differing.len() - 5
+        ));
+    }
+    Some(d)
+}
+
+fn stderr_tail(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    let lines: Vec<&str> = s.lines().collect();
+    let start = lines.len().saturating_sub(8);
+    lines[start..]
+        .iter()
+        .map(|l| format!("      | {}\n", show_line(l.as_bytes())))
+        .collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Verdict {
+    Pass,
+    Fail,
+    XFail,
+    XPass,
+    Skip,
+    /// Matches only after rewriting known emulator bugs (see `Tolerance`).
+    Tolerated,
+}
+
+impl Verdict {
+    fn tag(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::XFail => "XFAIL",
+            Verdict::XPass => "XPASS",
+            Verdict::Skip => "SKIP",
+            Verdict::Tolerated => "PASS*",
+        }
+    }
+}
+
+struct Row {
+    label: String,
+    verdict: Verdict,
+    detail: String,
+    secs: f64,
+}
+
+/// A guest runner: ferrite or qemu, with its fixed leading arguments.
+struct Emulator {
+    name: &'static str,
+    prefix: Vec<OsString>,
+    /// Programs expected to fail under this emulator (XFAIL), with reasons.
+    xfail: Vec<(&'static str, String)>,
+    /// Cases (`program/case-label`) not run at all under this emulator, with reasons.
+    skip: Vec<(&'static str, String)>,
+    /// Known, understood bugs of this emulator (not of the test programs):
+    /// in program `.0`'s output, the emulator's line `.2` stands for the
+    /// native line `.1`. Reported, but not a failure.
+    tolerate: Vec<Tolerance>,
+}
+
+struct Tolerance {
+    prog: &'static str,
+    native: &'static str,
+    emulated: &'static str,
+    why: &'static str,
+}
+
+/// Rewrites tolerated emulator lines to their native form; returns the new
+/// output and the reasons of the tolerances that applied.
+fn apply_tolerances(
+    emu: &Emulator,
+    prog: &str,
+    native: &[u8],
+    guest: &[u8],
+) -> (Vec<u8>, Vec<&'static str>) {
+    let mut used = Vec::new();
+    let applicable: Vec<&Tolerance> = emu.tolerate.iter().filter(|t| t.prog == prog).collect();
+    if applicable.is_empty() {
+        return (guest.to_vec(), used);
+    }
+    let native_lines: Vec<&[u8]> = native.split_inclusive(|&b| b == b'\n').collect();
+    let mut out = Vec::with_capacity(guest.len());
+    for (i, line) in guest.split_inclusive(|&b| b == b'\n').enumerate() {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let fix = applicable.iter().find(|t| {
+            body == t.emulated.as_bytes()
+                && native_lines
+                    .get(i)
+                    .map(|n| n.strip_suffix(b"\n").unwrap_or(n))
+                    == Some(t.native.as_bytes())
+        });
+        match fix {
+            Some(t) => {
+                out.extend_from_slice(native_lines[i]);
+                used.push(t.why);
+            }
+            None => out.extend_from_slice(line),
+        }
+    }
+    (out, used)
+}
+
+fn write_report(s: &str) {
+    // Straight to fd 2: libtest captures print!/eprint!, not direct writes,
+    // so the table is visible even when the test passes.
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(s.as_bytes());
+    let _ = e.flush();
+}
+
+fn filter_matches(label: &str) -> bool {
+    match std::env::var("FERRITE_GUEST_FILTER") {
+        Ok(f) if !f.is_empty() => f.split(',').any(|p| label.contains(p)),
+        _ => true,
+    }
+}
+
+fn run_suite(emu: &Emulator) {
+    let built = match build() {
+        Ok(b) => b,
+        Err(e) => panic!("\n\nGUEST PROGRAMS COULD NOT BE BUILT:\n{e}\n"),
+    };
+    let all_cases = cases();
+    // every program has at least one case and every case a program
+    let case_progs: BTreeSet<&str> = all_cases.iter().map(|c| c.prog).collect();
+    let no_case: Vec<&String> = built
+        .progs
+        .iter()
+        .filter(|p| !case_progs.contains(p.as_str()))
+        .collect();
+    assert!(
+        no_case.is_empty(),
+        "tests/guest programs without a case in tests/guest_programs.rs: {no_case:?}"
+    );
+    let no_prog: Vec<&&str> = case_progs
+        .iter()
+        .filter(|p| !built.progs.contains(**p))
+        .collect();
+    assert!(
+        no_prog.is_empty(),
+        "cases for programs that tests/guest does not build: {no_prog:?}"
+    );
+
+    // jobs: (variant, case); each runs native once, then every arm64 flavour
+    let mut jobs: Vec<(&Variant, &str, &Case)> = Vec::new();
+    for (vname, v) in &built.variants {
+        for c in all_cases.iter().filter(|c| c.prog == v.prog) {
+            let any = v
+                .arm
+                .iter()
+                .any(|(f, _)| filter_matches(&format!("{vname}/{}/{f}", c.label)));
+            if any {
+                jobs.push((v, vname.as_str(), c));
+            }
+        }
+    }
+    let nworkers = std::env::var("FERRITE_GUEST_JOBS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let scratch_root = build_dir()
+        .join("run")
+        .join(format!("{}-{}", emu.name, std::process::id()));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Vec<Row>)>> = Mutex::new(Vec::new());
+    write_report(&format!(
+        "\n=== guest programs: {} vs native x86-64 ({} jobs, {} workers, timeout {}s) ===\n",
+        emu.name,
+        jobs.len(),
+        nworkers,
+        timeout().as_secs()
+    ));
+    std::thread::scope(|s| {
+        for w in 0..nworkers {
+            let (jobs, next, results, scratch_root) = (&jobs, &next, &results, &scratch_root);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&(v, vname, c)) = jobs.get(i) else {
+                    break;
+                };
+                let rows = run_job(emu, v, vname, c, &scratch_root.join(format!("w{w}")));
+                let mut text = String::new();
+                for r in &rows {
+                    text.push_str(&format!(
+                        "  [{}] {:<6} {:<44} {:>6.2}s\n",
+                        emu.name,
+                        r.verdict.tag(),
+                        r.label,
+                        r.secs
+                    ));
+                }
+                write_report(&text);
+                results.lock().unwrap().push((i, rows));
+            });
+        }
+    });
+    let _ = std::fs::remove_dir_all(&scratch_root);
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(i, _)| *i);
+    let rows: Vec<Row> = results.into_iter().flat_map(|(_, r)| r).collect();
+
+    // final table, sorted, then details
+    let mut report = format!("\n=== {} results ===\n", emu.name);
+    for r in &rows {
+        report.push_str(&format!("  {:<6} {}\n", r.verdict.tag(), r.label));
+    }
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
+    let summary = format!(
+        "{} passed, {} passed with tolerated emulator bugs, {} FAILED, {} xfail, {} XPASS, {} skipped (of {})",
+        count(Verdict::Pass),
+        count(Verdict::Tolerated),
+        count(Verdict::Fail),
+        count(Verdict::XFail),
+        count(Verdict::XPass),
+        count(Verdict::Skip),
+        rows.len()
+    );
+    report.push_str(&format!("=== {}: {} ===\n", emu.name, summary));
+    for r in rows.iter().filter(|r| r.verdict != Verdict::Pass) {
+        report.push_str(&format!(
+            "\n--- {} {}\n{}\n",
+            r.verdict.tag(),
+            r.label,
+            r.detail.trim_end()
+        ));
+    }
+    if count(Verdict::XPass) > 0 {
+        report.push_str(&format!(
+            "\n!!! XPASS: some expected failures now pass under {}: remove them from the XFAIL list in tests/guest_programs.rs !!!\n",
+            emu.name
+        ));
+    }
+    if count(Verdict::XFail) > 0 {
+        report.push_str(&format!(
+            "\n!!! {} expected failure(s) (XFAIL) under {}: see above !!!\n",
+            count(Verdict::XFail),
+            emu.name
+        ));
+    }
+    write_report(&report);
+
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| format!("{}: {}", r.label, r.detail.lines().next().unwrap_or("")))
+        .collect();
+    if !failed.is_empty() {
+        panic!(
+            "\n{} guest program mismatch(es) under {} ({summary}):\n  {}\n(details above)",
+            failed.len(),
+            emu.name,
+            failed.join("\n  ")
+        );
+    }
+}
+
+fn run_job(emu: &Emulator, v: &Variant, vname: &str, c: &Case, scratch: &Path) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let flavours: Vec<&(String, PathBuf)> = v
+        .arm
+        .iter()
+        .filter(|(f, _)| filter_matches(&format!("{vname}/{}/{f}", c.label)))
+        .collect();
+    let label = |f: &str| format!("{vname}/{}/{f}", c.label);
+    if let Some((_, why)) = emu
+        .skip
+        .iter()
+        .find(|(k, _)| *k == format!("{}/{}", v.prog, c.label))
+    {
+        for (f, _) in flavours {
+            rows.push(Row {
+                label: label(f),
+                verdict: Verdict::Skip,
+                detail: format!("    skipped: {why}"),
+                secs: 0.0,
+            });
+        }
+        return rows;
+    }
+    let native = run(&[], &v.x86, c, &scratch.join("native"));
+    let native_broken = if native.status != c.expect {
+        Some(format!(
+            "    NATIVE ORACLE BROKEN: {} {:?} should have {} but {}\n    (the test program itself is wrong, not the emulator)\n{}",
+            v.x86.display(),
+            c.args.iter().map(|a| show_line(a.as_bytes())).take(8).collect::<Vec<_>>(),
+            c.expect,
+            native.status,
+            stderr_tail(&native.stderr)
+        ))
+    } else {
+        None
+    };
+    let xfail = emu
+        .xfail
+        .iter()
+        .find(|(p, _)| *p == v.prog)
+        .map(|(_, w)| w.clone());
+    for (flavour, path) in flavours {
+        if let Some(b) = &native_broken {
+            rows.push(Row {
+                label: label(flavour),
+                verdict: Verdict::Fail,
+                detail: b.clone(),
+                secs: native.elapsed.as_secs_f64(),
+            });
+            continue;
+        }
+        let guest = run(&emu.prefix, path, c, &scratch.join("guest"));
+        let mut problems = Vec::new();
+        if guest.status != native.status {
+            problems.push(format!(
+                "status: native {}, {} {}",
+                native.status, emu.name, guest.status
+            ));
+        }
+        let (guest_stdout, tolerated) =
+            apply_tolerances(emu, &v.prog, &native.stdout, &guest.stdout);
+        if let Some(d) = first_difference(&native.stdout, &guest_stdout) {
+            problems.push(d);
+        }
+        let cmdline = format!(
+            "    command: {} {}{}",
+            emu.prefix
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            path.display(),
+            if c.args.is_empty() {
+                String::new()
+            } else {
+                format!(" <{} args>", c.args.len())
+            }
+        );
+        let (verdict, detail) = match (problems.is_empty(), &xfail) {
+            (true, None) if tolerated.is_empty() => (Verdict::Pass, String::new()),
+            (true, None) => (
+                Verdict::Tolerated,
+                format!(
+                    "    passes only because of known {} deviations: {}",
+                    emu.name,
+                    tolerated.join("; ")
+                ),
+            ),
+            (true, Some(w)) => (
+                Verdict::XPass,
+                format!("    passes although listed as expected failure ({w})"),
+            ),
+            (false, x) => {
+                let mut d = format!("    {}\n{cmdline}\n", problems.join("\n    "));
+                if !guest.stderr.is_empty() {
+                    d.push_str(&format!(
+                        "    {} stderr (last lines):\n{}",
+                        emu.name,
+                        stderr_tail(&guest.stderr)
+                    ));
+                }
+                match x {
+                    None => (Verdict::Fail, d),
+                    Some(w) => (Verdict::XFail, format!("    expected failure: {w}\n{d}")),
+                }
+            }
+        };
+        rows.push(Row {
+            label: label(flavour),
+            verdict,
+            detail,
+            secs: guest.elapsed.as_secs_f64(),
+        });
+    }
+    rows
+}
+
+fn binfmt_aarch64_registered() -> bool {
+    // any enabled binfmt_misc entry whose magic is an arm64 ELF header
+    let Ok(dir) = std::fs::read_dir("/proc/sys/fs/binfmt_misc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        std::fs::read_to_string(e.path())
+            .map(|s| {
+                s.starts_with("enabled") && s.contains("7f454c460201010000000000000000000200b700")
+            })
+            .unwrap_or(false)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------
+
+#[test]
+fn guest_programs_match_native() {
+    let ferrite = PathBuf::from(env!("CARGO_BIN_EXE_ferrite-aarch64"));
+    let emu = Emulator {
+        name: "ferrite",
+        prefix: vec![ferrite.into(), "-L".into(), sysroot().into()],
+        xfail: XFAIL.iter().map(|(p, w)| (*p, w.to_string())).collect(),
+        skip: Vec::new(),
+        tolerate: Vec::new(),
+    };
+    run_suite(&emu);
+}
+
+#[test]
+fn oracle_qemu_matches_native() {
+    let qemu = "qemu-aarch64-static";
+    if !have_command(qemu) {
+        write_report(
+            "\n!!! SKIPPED oracle_qemu_matches_native: qemu-aarch64-static not found. \
+             The guest programs are NOT validated against a reference emulator. \
+             Run scripts/setup (qemu-user-static). !!!\n\n",
+        );
+        return;
+    }
+    let mut skip = Vec::new();
+    if !binfmt_aarch64_registered() {
+        // qemu-user passes execve straight to the host kernel, which can only
+        // run an arm64 binary through binfmt_misc.
+        skip.push(("exec/-", "qemu-aarch64 re-executes arm64 programs only through binfmt_misc, which has no aarch64 entry here".to_string()));
+    }
+    let tolerate = vec![Tolerance {
+        prog: "mmap",
+        native: "mprotect len 0: 0",
+        emulated: "mprotect len 0: -1 ENOMEM",
+        why: "qemu 7.2 fails mprotect(addr, 0, …) with ENOMEM; Linux returns 0",
+    }, Tolerance {
+        prog: "mmap",
+        native: "MAP_FIXED_NOREPLACE over mapping: MAP_FAILED EEXIST",
+        emulated: "MAP_FIXED_NOREPLACE over mapping: ok",
+        why: "qemu 7.2 treats MAP_FIXED_NOREPLACE as a hint (maps elsewhere) instead of failing with EEXIST",
+    }, Tolerance {
+        prog: "process",
+        native: "posix_spawn missing program: rc=ENOENT",
+        emulated: "posix_spawn missing program: rc=0",
+        why: "qemu 7.2 runs clone(CLONE_VM|CLONE_VFORK) as a fork, so glibc's posix_spawn cannot see the child's exec error",
+    }];
+    let emu = Emulator {
+        name: "qemu-aarch64-static",
+        prefix: vec![qemu.into(), "-L".into(), sysroot().into()],
+        xfail: Vec::new(),
+        skip,
+        tolerate,
+    };
+    run_suite(&emu);
+}
