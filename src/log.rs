@@ -4,7 +4,8 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 /// One `-d` item.
@@ -97,9 +98,44 @@ pub fn enabled_names() -> String {
 
 /// Send log output to `path` instead of stderr.
 pub fn set_file(path: &str) -> std::io::Result<()> {
-    let f = File::create(path)?;
+    let f = move_high(File::create(path)?);
+    FILE_FD.store(f.as_raw_fd(), Ordering::Relaxed);
     *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
     Ok(())
+}
+
+/// The descriptor of the `-D` log file, if one is open: ferrite's only descriptor while
+/// the guest runs. The syscall layer hides it from the guest (`close`/`dup3`/`fcntl`…
+/// answer `EBADF`).
+pub fn file_fd() -> Option<i32> {
+    let fd = FILE_FD.load(Ordering::Relaxed);
+    (fd >= 0).then_some(fd)
+}
+
+static FILE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Move the log file to the top of the guest's descriptor range (at most 1023), out of
+/// the way of numbers guests pick themselves (`dup2(fd, 3)`, `exec 3>file`).
+fn move_high(f: File) -> File {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return f;
+    }
+    let target = lim.rlim_cur.min(1024).saturating_sub(1) as i32;
+    if target <= f.as_raw_fd() {
+        return f;
+    }
+    // SAFETY: duplicates a descriptor we own; the result is checked before use.
+    let high = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD_CLOEXEC, target) };
+    if high < 0 {
+        return f;
+    }
+    // SAFETY: `high` is a fresh descriptor owned by nobody else; `f` is dropped (closed).
+    unsafe { File::from_raw_fd(high) }
 }
 
 /// Write one message (a trailing newline is added if missing).

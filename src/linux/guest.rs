@@ -55,7 +55,12 @@ pub fn write_bytes(addr: u64, data: &[u8]) -> Result<(), Errno> {
 /// Read a plain-data value (a `#[repr(C)]` struct of integers) from the guest.
 pub fn read_val<T: Copy>(addr: u64) -> Result<T, Errno> {
     let mut v = std::mem::MaybeUninit::<T>::uninit();
-    vm_copy(v.as_mut_ptr() as *mut u8, addr, std::mem::size_of::<T>(), false)?;
+    vm_copy(
+        v.as_mut_ptr() as *mut u8,
+        addr,
+        std::mem::size_of::<T>(),
+        false,
+    )?;
     // SAFETY: all bytes were written by the copy; callers only use plain-data `T`
     // (integers and arrays of them), for which any bit pattern is valid.
     Ok(unsafe { v.assume_init() })
