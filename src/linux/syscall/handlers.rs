@@ -5,6 +5,5 @@ pub use super::events::*;
 pub use super::fs::*;
 pub use super::mem::*;
 pub use super::misc::*;
-pub use super::net::*;
 pub use super::process::*;
 pub use super::signal::*;

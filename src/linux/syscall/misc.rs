@@ -1,9 +1,12 @@
 //! Process identity and control: `uname` (machine "aarch64"), `exit`, `exit_group`,
 //! `set_tid_address`, `prctl` (the generic options; arm64-specific ones answer as a CPU
-//! without SVE/SME/PAC/MTE would), `prlimit64`.
+//! without SVE/SME/PAC/MTE would), and the resource limits (`prlimit64`, `getrlimit`,
+//! `setrlimit`), which keep RLIMIT_AS/DATA/STACK for the guest.
 
 use super::{host_syscall, Action, SyscallCtx};
 use crate::linux::guest;
+use std::sync::Mutex;
+
 use syscalls::Sysno;
 
 const EINVAL: i64 = -(libc::EINVAL as i64);
@@ -55,8 +58,13 @@ const PR_SME_GET_VL: u64 = 64;
 pub fn prctl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     match a[0] {
         // Not implemented features: the kernel answers EINVAL on a CPU without them.
-        PR_SVE_SET_VL | PR_SVE_GET_VL | PR_SME_SET_VL | PR_SME_GET_VL | PR_PAC_RESET_KEYS
-        | PR_PAC_SET_ENABLED_KEYS | PR_PAC_GET_ENABLED_KEYS => EINVAL,
+        PR_SVE_SET_VL
+        | PR_SVE_GET_VL
+        | PR_SME_SET_VL
+        | PR_SME_GET_VL
+        | PR_PAC_RESET_KEYS
+        | PR_PAC_SET_ENABLED_KEYS
+        | PR_PAC_GET_ENABLED_KEYS => EINVAL,
         // Tagged addresses are not supported (no TBI in generated code yet).
         PR_SET_TAGGED_ADDR_CTRL | PR_GET_TAGGED_ADDR_CTRL => EINVAL,
         // Generic options that only affect the calling process/thread the way the guest
@@ -93,28 +101,125 @@ pub fn prctl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     }
 }
 
-pub fn prlimit64(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
-    let resource = a[1] as u32;
-    let pid = a[0] as i32;
-    // Limits on the address space, data and stack would constrain ferrite's own
-    // memory (code cache, translator heap): like qemu-user, do not apply them to the
-    // host for the calling process; report the old values truthfully.
-    let self_ = pid == 0 || pid as u32 == std::process::id();
-    let translator_limit = matches!(
-        resource,
-        libc::RLIMIT_AS | libc::RLIMIT_DATA | libc::RLIMIT_STACK
+// ---------------------------------------------------------------------------------------
+// Resource limits
+
+/// Limits ferrite keeps for the guest instead of applying them to the host process:
+/// RLIMIT_AS, RLIMIT_DATA and RLIMIT_STACK would constrain ferrite's own memory (code
+/// cache, heap, thread stacks), so, like qemu-user, they are not forwarded. Unlike qemu,
+/// the guest reads back what it set, and the soft RLIMIT_AS is enforced on guest
+/// mappings by the memory map. Starts as the host's values.
+const KEPT: [u32; 3] = [libc::RLIMIT_AS, libc::RLIMIT_DATA, libc::RLIMIT_STACK];
+
+static GUEST_LIMITS: Mutex<Option<[[u64; 2]; 3]>> = Mutex::new(None);
+
+fn kept_index(resource: u32) -> Option<usize> {
+    KEPT.iter().position(|&r| r == resource)
+}
+
+fn with_limits<R>(f: impl FnOnce(&mut [[u64; 2]; 3]) -> R) -> R {
+    let mut g = GUEST_LIMITS.lock().unwrap_or_else(|e| e.into_inner());
+    let limits = g.get_or_insert_with(|| {
+        KEPT.map(|res| {
+            let mut old = [u64::MAX; 2];
+            host_syscall(
+                Sysno::prlimit64.id() as u32,
+                [0, res as u64, 0, old.as_mut_ptr() as u64, 0, 0],
+            );
+            old
+        })
+    });
+    f(limits)
+}
+
+/// Does the calling thread have CAP_SYS_RESOURCE (needed to raise a hard limit)?
+fn has_cap_sys_resource() -> bool {
+    const VERSION_3: u32 = 0x2008_0522;
+    const CAP_SYS_RESOURCE: u32 = 24;
+    let mut header = [VERSION_3, 0u32];
+    let mut data = [0u32; 6];
+    let r = host_syscall(
+        Sysno::capget.id() as u32,
+        [
+            header.as_mut_ptr() as u64,
+            data.as_mut_ptr() as u64,
+            0,
+            0,
+            0,
+            0,
+        ],
     );
-    if a[2] != 0 && self_ && translator_limit {
-        let r = host_syscall(Sysno::prlimit64.id() as u32, [a[0], a[1], 0, a[3], 0, 0]);
-        if r < 0 {
-            return r;
+    r == 0 && data[0] & (1 << CAP_SYS_RESOURCE) != 0
+}
+
+/// The kernel's do_prlimit for a kept resource of the calling process; `old_addr` (if
+/// not 0) receives the previous value after the change, as the kernel writes it.
+fn kept_prlimit(ctx: &SyscallCtx, idx: usize, new: Option<[u64; 2]>, old_addr: u64) -> i64 {
+    let old = match with_limits(|l| {
+        let old = l[idx];
+        if let Some([cur, max]) = new {
+            if cur > max {
+                return Err(EINVAL);
+            }
+            if max > old[1] && !has_cap_sys_resource() {
+                return Err(-(libc::EPERM as i64));
+            }
+            l[idx] = [cur, max];
         }
-        // Validate the new limit like the kernel (rlim_cur <= rlim_max).
-        return match guest::read_val::<[u64; 2]>(a[2]) {
-            Ok([cur, max]) if cur <= max => 0,
-            Ok(_) => EINVAL,
-            Err(e) => e,
-        };
+        Ok(old)
+    }) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    if let (Some([cur, _]), libc::RLIMIT_AS) = (new, KEPT[idx]) {
+        ctx.process.mm().as_limit = cur;
     }
-    host_syscall(Sysno::prlimit64.id() as u32, a)
+    if old_addr != 0 {
+        if let Err(e) = guest::write_val(old_addr, &old) {
+            return e;
+        }
+    }
+    0
+}
+
+fn is_self(pid: i32) -> bool {
+    // SAFETY: getpid/gettid have no preconditions.
+    pid == 0 || pid == unsafe { libc::getpid() } || pid == unsafe { libc::gettid() }
+}
+
+/// `prlimit64(pid, resource, new, old)`.
+pub fn prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    let (pid, resource) = (a[0] as i32, a[1] as u32);
+    let Some(idx) = kept_index(resource).filter(|_| is_self(pid)) else {
+        return host_syscall(Sysno::prlimit64.id() as u32, a);
+    };
+    // The kernel reads the new limit before anything else.
+    let new = if a[2] != 0 {
+        match guest::read_val::<[u64; 2]>(a[2]) {
+            Ok(n) => Some(n),
+            Err(e) => return e,
+        }
+    } else {
+        None
+    };
+    kept_prlimit(ctx, idx, new, a[3])
+}
+
+/// `getrlimit(resource, rlim)`: struct rlimit and RLIMIT_* are equal on both ABIs.
+pub fn getrlimit(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    match kept_index(a[0] as u32) {
+        Some(idx) => kept_prlimit(ctx, idx, None, a[1]),
+        None => host_syscall(Sysno::getrlimit.id() as u32, a),
+    }
+}
+
+/// `setrlimit(resource, rlim)`: the same filtering as `prlimit64`.
+pub fn setrlimit(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    let Some(idx) = kept_index(a[0] as u32) else {
+        return host_syscall(Sysno::setrlimit.id() as u32, a);
+    };
+    match guest::read_val::<[u64; 2]>(a[1]) {
+        Ok(n) => kept_prlimit(ctx, idx, Some(n), 0),
+        Err(e) => e,
+    }
 }

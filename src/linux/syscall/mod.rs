@@ -11,7 +11,6 @@ pub mod fs;
 pub mod handlers;
 pub mod mem;
 pub mod misc;
-pub mod net;
 pub mod process;
 pub mod signal;
 pub mod table;
