@@ -18,9 +18,11 @@
 //! This module touches the guest CPU state only through generated IR and through the
 //! helpers it registers; it knows nothing of Linux or of a machine.
 
+pub mod arith;
 pub mod copy;
 pub mod dis;
 pub mod elem;
+pub mod shift;
 
 use crate::arm64::cpu::{Cpu, VReg};
 use crate::arm64::decode::{Class, Encoding};
@@ -76,8 +78,168 @@ pub fn call_word(l: &mut Lifter, name: &'static str, f: HelperFn, w: u32) -> Lif
 
 const S: Class = Class::Simd;
 
+macro_rules! same {
+    ($name:expr, $u:literal, $opc:literal) => {
+        Encoding::new(
+            $name,
+            concat!("0x", $u, "01110_xx1xxxxx_", $opc, "1xx_xxxxxxxx"),
+            S,
+            arith::lift_same,
+            arith::dis_same,
+        )
+    };
+}
+macro_rules! same_scalar {
+    ($name:expr, $u:literal, $size:literal, $opc:literal) => {
+        Encoding::new(
+            $name,
+            concat!("01", $u, "11110_", $size, "1xxxxx_", $opc, "1xx_xxxxxxxx"),
+            S,
+            arith::lift_same_scalar,
+            arith::dis_same_scalar,
+        )
+    };
+}
+macro_rules! diff {
+    ($name:expr, $u:literal, $opc:literal) => {
+        Encoding::new(
+            $name,
+            concat!("0x", $u, "01110_xx1xxxxx_", $opc, "00xx_xxxxxxxx"),
+            S,
+            arith::lift_diff,
+            arith::dis_diff,
+        )
+    };
+}
+macro_rules! diff_scalar {
+    ($name:expr, $opc:literal) => {
+        Encoding::new(
+            $name,
+            concat!("01011110_xx1xxxxx_", $opc, "00xx_xxxxxxxx"),
+            S,
+            arith::lift_diff_scalar,
+            arith::dis_diff_scalar,
+        )
+    };
+}
+macro_rules! misc {
+    ($name:expr, $u:literal, $size:literal, $o1:literal, $o4:literal) => {
+        Encoding::new(
+            $name,
+            concat!(
+                "0x",
+                $u,
+                "01110_",
+                $size,
+                "10000",
+                $o1,
+                "_",
+                $o4,
+                "10xx_xxxxxxxx"
+            ),
+            S,
+            arith::lift_misc,
+            arith::dis_misc,
+        )
+    };
+}
+macro_rules! misc_scalar {
+    ($name:expr, $u:literal, $size:literal, $o1:literal, $o4:literal) => {
+        Encoding::new(
+            $name,
+            concat!(
+                "01",
+                $u,
+                "11110_",
+                $size,
+                "10000",
+                $o1,
+                "_",
+                $o4,
+                "10xx_xxxxxxxx"
+            ),
+            S,
+            arith::lift_misc_scalar,
+            arith::dis_misc_scalar,
+        )
+    };
+}
+macro_rules! across {
+    ($name:expr, $u:literal, $o1:literal, $o4:literal) => {
+        Encoding::new(
+            $name,
+            concat!("0x", $u, "01110_xx11000", $o1, "_", $o4, "10xx_xxxxxxxx"),
+            S,
+            arith::lift_across,
+            arith::dis_across,
+        )
+    };
+}
+macro_rules! by_elem {
+    ($name:expr, $u:literal, $opc:literal) => {
+        Encoding::new(
+            $name,
+            concat!("0x", $u, "01111_xxxxxxxx_", $opc, "x0xx_xxxxxxxx"),
+            S,
+            arith::lift_by_elem,
+            arith::dis_by_elem,
+        )
+    };
+}
+macro_rules! by_elem_scalar {
+    ($name:expr, $opc:literal) => {
+        Encoding::new(
+            $name,
+            concat!("01011111_xxxxxxxx_", $opc, "x0xx_xxxxxxxx"),
+            S,
+            arith::lift_by_elem_scalar,
+            arith::dis_by_elem_scalar,
+        )
+    };
+}
+
+/// Shift-by-immediate rows: one row per `immh` pattern listed (they encode the
+/// element size; `immh == 0000` belongs to the modified-immediate group).
+macro_rules! shift_rows {
+    ($lift:path, $dis:path, $pre:literal, $mid:literal; $($name:literal $u:literal $opc:literal [$($immh:literal)*])*) => {
+        &[$($(Encoding::new($name, concat!($pre, $u, $mid, $immh, "xxx_", $opc, "1xx_xxxxxxxx"), S, $lift, $dis),)*)*]
+    };
+}
+
+/// Concatenate row groups into one array (stable Rust has no const slice concat).
+const fn join<const N: usize>(parts: &[&[Encoding]]) -> [Encoding; N] {
+    let mut out = [parts[0][0]; N];
+    let (mut k, mut i) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[k] = parts[i][j];
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(k == N, "row count mismatch");
+    out
+}
+
+const fn total(parts: &[&[Encoding]]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        n += parts[i].len();
+        i += 1;
+    }
+    n
+}
+
+const PARTS: &[&[Encoding]] = &[ROWS, SHIFT_ROWS, SHIFT_SCALAR_ROWS];
+const ALL: [Encoding; total(PARTS)] = join(PARTS);
+
+/// Every Advanced SIMD row, in decode priority order.
+pub const ENCODINGS: &[Encoding] = &ALL;
+
 #[rustfmt::skip]
-pub const ENCODINGS: &[Encoding] = &[
+const ROWS: &[Encoding] = &[
     // ---- copy ----
     Encoding::new("DUP (element)", "0x001110_000xxxxx_000001xx_xxxxxxxx", S, copy::lift_dup_elem, copy::dis_dup_elem),
     Encoding::new("DUP (general)", "0x001110_000xxxxx_000011xx_xxxxxxxx", S, copy::lift_dup_gen, copy::dis_dup_gen),
@@ -111,7 +273,155 @@ pub const ENCODINGS: &[Encoding] = &[
     Encoding::new("BIF", "0x101110_111xxxxx_000111xx_xxxxxxxx", S, copy::lift_logic, copy::dis_logic),
     Encoding::new("NOT", "0x101110_00100000_010110xx_xxxxxxxx", S, copy::lift_not, copy::dis_not),
     Encoding::new("EXT", "0x101110_000xxxxx_0xxxx0xx_xxxxxxxx", S, copy::lift_ext, copy::dis_ext),
+    // ---- three same ----
+    same!("SHADD", "0", "00000"), same!("UHADD", "1", "00000"),
+    same!("SQADD", "0", "00001"), same!("UQADD", "1", "00001"),
+    same!("SRHADD", "0", "00010"), same!("URHADD", "1", "00010"),
+    same!("SHSUB", "0", "00100"), same!("UHSUB", "1", "00100"),
+    same!("SQSUB", "0", "00101"), same!("UQSUB", "1", "00101"),
+    same!("CMGT (register)", "0", "00110"), same!("CMHI (register)", "1", "00110"),
+    same!("CMGE (register)", "0", "00111"), same!("CMHS (register)", "1", "00111"),
+    same!("SSHL", "0", "01000"), same!("USHL", "1", "01000"),
+    same!("SQSHL (register)", "0", "01001"), same!("UQSHL (register)", "1", "01001"),
+    same!("SRSHL", "0", "01010"), same!("URSHL", "1", "01010"),
+    same!("SQRSHL", "0", "01011"), same!("UQRSHL", "1", "01011"),
+    same!("SMAX", "0", "01100"), same!("UMAX", "1", "01100"),
+    same!("SMIN", "0", "01101"), same!("UMIN", "1", "01101"),
+    same!("SABD", "0", "01110"), same!("UABD", "1", "01110"),
+    same!("SABA", "0", "01111"), same!("UABA", "1", "01111"),
+    same!("ADD (vector)", "0", "10000"), same!("SUB (vector)", "1", "10000"),
+    same!("CMTST", "0", "10001"), same!("CMEQ (register)", "1", "10001"),
+    same!("MLA (vector)", "0", "10010"), same!("MLS (vector)", "1", "10010"),
+    same!("MUL (vector)", "0", "10011"), same!("PMUL", "1", "10011"),
+    same!("SMAXP", "0", "10100"), same!("UMAXP", "1", "10100"),
+    same!("SMINP", "0", "10101"), same!("UMINP", "1", "10101"),
+    same!("SQDMULH (vector)", "0", "10110"), same!("SQRDMULH (vector)", "1", "10110"),
+    same!("ADDP (vector)", "0", "10111"),
+    // ---- scalar three same ----
+    same_scalar!("SQADD (scalar)", "0", "xx", "00001"), same_scalar!("UQADD (scalar)", "1", "xx", "00001"),
+    same_scalar!("SQSUB (scalar)", "0", "xx", "00101"), same_scalar!("UQSUB (scalar)", "1", "xx", "00101"),
+    same_scalar!("CMGT (register, scalar)", "0", "11", "00110"), same_scalar!("CMHI (register, scalar)", "1", "11", "00110"),
+    same_scalar!("CMGE (register, scalar)", "0", "11", "00111"), same_scalar!("CMHS (register, scalar)", "1", "11", "00111"),
+    same_scalar!("SSHL (scalar)", "0", "11", "01000"), same_scalar!("USHL (scalar)", "1", "11", "01000"),
+    same_scalar!("SQSHL (register, scalar)", "0", "xx", "01001"), same_scalar!("UQSHL (register, scalar)", "1", "xx", "01001"),
+    same_scalar!("SRSHL (scalar)", "0", "11", "01010"), same_scalar!("URSHL (scalar)", "1", "11", "01010"),
+    same_scalar!("SQRSHL (scalar)", "0", "xx", "01011"), same_scalar!("UQRSHL (scalar)", "1", "xx", "01011"),
+    same_scalar!("ADD (scalar)", "0", "11", "10000"), same_scalar!("SUB (scalar)", "1", "11", "10000"),
+    same_scalar!("CMTST (scalar)", "0", "11", "10001"), same_scalar!("CMEQ (register, scalar)", "1", "11", "10001"),
+    same_scalar!("SQDMULH (scalar)", "0", "xx", "10110"), same_scalar!("SQRDMULH (scalar)", "1", "xx", "10110"),
+    // ---- three different ----
+    diff!("SADDL", "0", "0000"), diff!("UADDL", "1", "0000"),
+    diff!("SADDW", "0", "0001"), diff!("UADDW", "1", "0001"),
+    diff!("SSUBL", "0", "0010"), diff!("USUBL", "1", "0010"),
+    diff!("SSUBW", "0", "0011"), diff!("USUBW", "1", "0011"),
+    diff!("ADDHN", "0", "0100"), diff!("RADDHN", "1", "0100"),
+    diff!("SABAL", "0", "0101"), diff!("UABAL", "1", "0101"),
+    diff!("SUBHN", "0", "0110"), diff!("RSUBHN", "1", "0110"),
+    diff!("SABDL", "0", "0111"), diff!("UABDL", "1", "0111"),
+    diff!("SMLAL (vector)", "0", "1000"), diff!("UMLAL (vector)", "1", "1000"),
+    diff!("SQDMLAL (vector)", "0", "1001"),
+    diff!("SMLSL (vector)", "0", "1010"), diff!("UMLSL (vector)", "1", "1010"),
+    diff!("SQDMLSL (vector)", "0", "1011"),
+    diff!("SMULL (vector)", "0", "1100"), diff!("UMULL (vector)", "1", "1100"),
+    diff!("SQDMULL (vector)", "0", "1101"),
+    diff!("PMULL", "0", "1110"),
+    diff_scalar!("SQDMLAL (scalar)", "1001"), diff_scalar!("SQDMLSL (scalar)", "1011"), diff_scalar!("SQDMULL (scalar)", "1101"),
+    // ---- two-register miscellaneous ----
+    misc!("REV64", "0", "xx", "0", "0000"), misc!("REV32", "1", "xx", "0", "0000"),
+    misc!("REV16 (vector)", "0", "xx", "0", "0001"),
+    misc!("SADDLP", "0", "xx", "0", "0010"), misc!("UADDLP", "1", "xx", "0", "0010"),
+    misc!("SUQADD", "0", "xx", "0", "0011"), misc!("USQADD", "1", "xx", "0", "0011"),
+    misc!("CLS (vector)", "0", "xx", "0", "0100"), misc!("CLZ (vector)", "1", "xx", "0", "0100"),
+    misc!("CNT", "0", "00", "0", "0101"), misc!("RBIT (vector)", "1", "01", "0", "0101"),
+    misc!("SADALP", "0", "xx", "0", "0110"), misc!("UADALP", "1", "xx", "0", "0110"),
+    misc!("SQABS", "0", "xx", "0", "0111"), misc!("SQNEG", "1", "xx", "0", "0111"),
+    misc!("CMGT (zero)", "0", "xx", "0", "1000"), misc!("CMGE (zero)", "1", "xx", "0", "1000"),
+    misc!("CMEQ (zero)", "0", "xx", "0", "1001"), misc!("CMLE (zero)", "1", "xx", "0", "1001"),
+    misc!("CMLT (zero)", "0", "xx", "0", "1010"),
+    misc!("ABS", "0", "xx", "0", "1011"), misc!("NEG (vector)", "1", "xx", "0", "1011"),
+    misc!("XTN", "0", "xx", "1", "0010"), misc!("SQXTUN", "1", "xx", "1", "0010"),
+    misc!("SHLL", "1", "xx", "1", "0011"),
+    misc!("SQXTN", "0", "xx", "1", "0100"), misc!("UQXTN", "1", "xx", "1", "0100"),
+    // ---- scalar two-register miscellaneous ----
+    misc_scalar!("SUQADD (scalar)", "0", "xx", "0", "0011"), misc_scalar!("USQADD (scalar)", "1", "xx", "0", "0011"),
+    misc_scalar!("SQABS (scalar)", "0", "xx", "0", "0111"), misc_scalar!("SQNEG (scalar)", "1", "xx", "0", "0111"),
+    misc_scalar!("CMGT (zero, scalar)", "0", "11", "0", "1000"), misc_scalar!("CMGE (zero, scalar)", "1", "11", "0", "1000"),
+    misc_scalar!("CMEQ (zero, scalar)", "0", "11", "0", "1001"), misc_scalar!("CMLE (zero, scalar)", "1", "11", "0", "1001"),
+    misc_scalar!("CMLT (zero, scalar)", "0", "11", "0", "1010"),
+    misc_scalar!("ABS (scalar)", "0", "11", "0", "1011"), misc_scalar!("NEG (scalar)", "1", "11", "0", "1011"),
+    misc_scalar!("SQXTUN (scalar)", "1", "xx", "1", "0010"),
+    misc_scalar!("SQXTN (scalar)", "0", "xx", "1", "0100"), misc_scalar!("UQXTN (scalar)", "1", "xx", "1", "0100"),
+    // ---- across lanes, scalar pairwise ----
+    across!("SADDLV", "0", "0", "0011"), across!("UADDLV", "1", "0", "0011"),
+    across!("SMAXV", "0", "0", "1010"), across!("UMAXV", "1", "0", "1010"),
+    across!("SMINV", "0", "1", "1010"), across!("UMINV", "1", "1", "1010"),
+    across!("ADDV", "0", "1", "1011"),
+    Encoding::new("ADDP (scalar)", "01011110_11110001_101110xx_xxxxxxxx", S, arith::lift_addp_scalar, arith::dis_addp_scalar),
+    // ---- by element ----
+    by_elem!("MLA (by element)", "1", "0000"), by_elem!("MLS (by element)", "1", "0100"),
+    by_elem!("MUL (by element)", "0", "1000"),
+    by_elem!("SMLAL (by element)", "0", "0010"), by_elem!("UMLAL (by element)", "1", "0010"),
+    by_elem!("SMLSL (by element)", "0", "0110"), by_elem!("UMLSL (by element)", "1", "0110"),
+    by_elem!("SMULL (by element)", "0", "1010"), by_elem!("UMULL (by element)", "1", "1010"),
+    by_elem!("SQDMLAL (by element)", "0", "0011"), by_elem!("SQDMLSL (by element)", "0", "0111"),
+    by_elem!("SQDMULL (by element)", "0", "1011"),
+    by_elem!("SQDMULH (by element)", "0", "1100"), by_elem!("SQRDMULH (by element)", "0", "1101"),
+    by_elem_scalar!("SQDMLAL (by element, scalar)", "0011"), by_elem_scalar!("SQDMLSL (by element, scalar)", "0111"),
+    by_elem_scalar!("SQDMULL (by element, scalar)", "1011"),
+    by_elem_scalar!("SQDMULH (by element, scalar)", "1100"), by_elem_scalar!("SQRDMULH (by element, scalar)", "1101"),
 ];
+
+// ---- shift by immediate ----
+#[rustfmt::skip]
+const SHIFT_ROWS: &[Encoding] = shift_rows!(shift::lift_vector, shift::dis_vector, "0x", "011110";
+    "SSHR" "0" "00000" ["1xxx" "01xx" "001x" "0001"]
+    "USHR" "1" "00000" ["1xxx" "01xx" "001x" "0001"]
+    "SSRA" "0" "00010" ["1xxx" "01xx" "001x" "0001"]
+    "USRA" "1" "00010" ["1xxx" "01xx" "001x" "0001"]
+    "SRSHR" "0" "00100" ["1xxx" "01xx" "001x" "0001"]
+    "URSHR" "1" "00100" ["1xxx" "01xx" "001x" "0001"]
+    "SRSRA" "0" "00110" ["1xxx" "01xx" "001x" "0001"]
+    "URSRA" "1" "00110" ["1xxx" "01xx" "001x" "0001"]
+    "SRI" "1" "01000" ["1xxx" "01xx" "001x" "0001"]
+    "SHL" "0" "01010" ["1xxx" "01xx" "001x" "0001"]
+    "SLI" "1" "01010" ["1xxx" "01xx" "001x" "0001"]
+    "SQSHLU" "1" "01100" ["1xxx" "01xx" "001x" "0001"]
+    "SQSHL (immediate)" "0" "01110" ["1xxx" "01xx" "001x" "0001"]
+    "UQSHL (immediate)" "1" "01110" ["1xxx" "01xx" "001x" "0001"]
+    "SHRN" "0" "10000" ["01xx" "001x" "0001"]
+    "SQSHRUN" "1" "10000" ["01xx" "001x" "0001"]
+    "RSHRN" "0" "10001" ["01xx" "001x" "0001"]
+    "SQRSHRUN" "1" "10001" ["01xx" "001x" "0001"]
+    "SQSHRN" "0" "10010" ["01xx" "001x" "0001"]
+    "UQSHRN" "1" "10010" ["01xx" "001x" "0001"]
+    "SQRSHRN" "0" "10011" ["01xx" "001x" "0001"]
+    "UQRSHRN" "1" "10011" ["01xx" "001x" "0001"]
+    "SSHLL" "0" "10100" ["01xx" "001x" "0001"]
+    "USHLL" "1" "10100" ["01xx" "001x" "0001"]
+);
+#[rustfmt::skip]
+const SHIFT_SCALAR_ROWS: &[Encoding] = shift_rows!(shift::lift_scalar, shift::dis_scalar, "01", "111110";
+    "SSHR (scalar)" "0" "00000" ["1xxx"]
+    "USHR (scalar)" "1" "00000" ["1xxx"]
+    "SSRA (scalar)" "0" "00010" ["1xxx"]
+    "USRA (scalar)" "1" "00010" ["1xxx"]
+    "SRSHR (scalar)" "0" "00100" ["1xxx"]
+    "URSHR (scalar)" "1" "00100" ["1xxx"]
+    "SRSRA (scalar)" "0" "00110" ["1xxx"]
+    "URSRA (scalar)" "1" "00110" ["1xxx"]
+    "SRI (scalar)" "1" "01000" ["1xxx"]
+    "SHL (scalar)" "0" "01010" ["1xxx"]
+    "SLI (scalar)" "1" "01010" ["1xxx"]
+    "SQSHLU (scalar)" "1" "01100" ["1xxx" "01xx" "001x" "0001"]
+    "SQSHL (immediate, scalar)" "0" "01110" ["1xxx" "01xx" "001x" "0001"]
+    "UQSHL (immediate, scalar)" "1" "01110" ["1xxx" "01xx" "001x" "0001"]
+    "SQSHRUN (scalar)" "1" "10000" ["01xx" "001x" "0001"]
+    "SQRSHRUN (scalar)" "1" "10001" ["01xx" "001x" "0001"]
+    "SQSHRN (scalar)" "0" "10010" ["01xx" "001x" "0001"]
+    "UQSHRN (scalar)" "1" "10010" ["01xx" "001x" "0001"]
+    "SQRSHRN (scalar)" "0" "10011" ["01xx" "001x" "0001"]
+    "UQRSHRN (scalar)" "1" "10011" ["01xx" "001x" "0001"]
+);
 
 #[cfg(test)]
 mod tests;

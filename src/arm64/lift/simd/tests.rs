@@ -244,3 +244,664 @@ fn dump_rows() {
     }
     std::fs::write(out, s).unwrap();
 }
+
+/// A small xorshift generator for the randomised tests.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A vector value whose elements (of a random size) are edge values.
+    fn vec(&mut self) -> u128 {
+        let es = 8u32 << (self.next() % 4);
+        let m = elem::mask(es);
+        let mut r = 0u128;
+        for i in 0..(128 / es) as usize {
+            let x = match self.next() % 9 {
+                0 => 0,
+                1 => 1,
+                2 => m,
+                3 => m >> 1,
+                4 => (m >> 1) + 1,
+                5 => (m >> 1) - 1,
+                6 => (m >> 1) + 2,
+                7 => self.next() % 16,
+                _ => self.next(),
+            };
+            elem::set(&mut r, es, i, x);
+        }
+        r
+    }
+}
+
+/// Differential test against `qemu-aarch64-static`: random words of every
+/// register-to-register SIMD row, run on random edge-value states under qemu and
+/// under the engine; all of X0–X27, V0–V31 and FPSR must agree. Needs
+/// `aarch64-linux-gnu-gcc` and `qemu-aarch64-static`; run with
+/// `cargo test --lib simd::tests::qemu_diff -- --ignored` (`SIMD_DIFF_N` words per row).
+#[test]
+#[ignore]
+fn qemu_diff() {
+    use crate::arm64::lift::{CpuFeatures, LiftError};
+    use crate::ir::Builder;
+    use std::fmt::Write as _;
+    use std::process::Command;
+    let n: usize = std::env::var("SIMD_DIFF_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let only = std::env::var("SIMD_DIFF_ONLY").ok();
+    let features = CpuFeatures::default();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    const STATES: usize = 32;
+    let states: Vec<([u128; 32], [u64; 28])> = (0..STATES)
+        .map(|_| {
+            let mut v = [0u128; 32];
+            v.iter_mut().for_each(|x| *x = rng.vec());
+            let mut x = [0u64; 28];
+            x.iter_mut().for_each(|r| *r = rng.vec() as u64);
+            (v, x)
+        })
+        .collect();
+    let mut cases: Vec<(u32, usize)> = Vec::new();
+    for e in ENCODINGS {
+        if only.as_deref().is_some_and(|o| !e.name.contains(o)) {
+            continue;
+        }
+        // Structure loads/stores touch memory: tested separately.
+        if e.value & 0x0a00_0000 == 0x0800_0000 {
+            continue;
+        }
+        let mut got = 0;
+        for _ in 0..n * 20 {
+            if got == n {
+                break;
+            }
+            let word = e.value | (rng.next() as u32 & !e.mask);
+            if (28..31).contains(&(word & 31)) || (28..31).contains(&((word >> 5) & 31)) {
+                continue;
+            }
+            let mut l = Lifter {
+                b: Builder::new(0),
+                pc: 0,
+                features: &features,
+            };
+            if matches!((e.lift)(&mut l, word), Err(LiftError::Undefined)) {
+                continue;
+            }
+            got += 1;
+            cases.push((word, rng.next() as usize % STATES));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("ferrite-simd-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut s = String::from(".text\n.global _start\n_start:\n");
+    const OUT: usize = 28 * 8 + 32 * 16 + 8;
+    for (i, &(word, st)) in cases.iter().enumerate() {
+        writeln!(s, "ldr x28, =st{st}").unwrap();
+        for r in 0..8 {
+            writeln!(s, "ld1 {{v{}.16b-v{}.16b}}, [x28], #64", 4 * r, 4 * r + 3).unwrap();
+        }
+        for r in 0..14 {
+            writeln!(s, "ldp x{}, x{}, [x28], #16", 2 * r, 2 * r + 1).unwrap();
+        }
+        writeln!(
+            s,
+            "msr fpsr, xzr\n.inst {word:#010x}\nldr x28, =out+{}",
+            i * OUT
+        )
+        .unwrap();
+        for r in 0..14 {
+            writeln!(s, "stp x{}, x{}, [x28], #16", 2 * r, 2 * r + 1).unwrap();
+        }
+        for r in 0..8 {
+            writeln!(s, "st1 {{v{}.16b-v{}.16b}}, [x28], #64", 4 * r, 4 * r + 3).unwrap();
+        }
+        writeln!(s, "mrs x0, fpsr\nstr x0, [x28]").unwrap();
+        if i % 64 == 63 {
+            writeln!(s, "b 1f\n.ltorg\n1:").unwrap();
+        }
+    }
+    writeln!(
+        s,
+        "mov x0, #1\nldr x1, =out\nldr x2, ={}\nmov x8, #64\nsvc #0\nmov x0, #0\nmov x8, #93\nsvc #0\n.ltorg",
+        cases.len() * OUT
+    )
+    .unwrap();
+    s.push_str(".data\n.balign 16\n");
+    for (k, (v, x)) in states.iter().enumerate() {
+        writeln!(s, "st{k}:").unwrap();
+        for r in v {
+            writeln!(s, ".quad {:#x}, {:#x}", *r as u64, (*r >> 64) as u64).unwrap();
+        }
+        for r in x {
+            writeln!(s, ".quad {r:#x}").unwrap();
+        }
+    }
+    writeln!(s, ".bss\n.balign 16\nout: .skip {}", cases.len() * OUT).unwrap();
+    let src = dir.join("t.S");
+    let exe = dir.join("t");
+    std::fs::write(&src, s).unwrap();
+    let st = Command::new("aarch64-linux-gnu-gcc")
+        .args(["-nostdlib", "-static", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("aarch64-linux-gnu-gcc");
+    assert!(st.success());
+    let out = Command::new("qemu-aarch64-static")
+        .arg(&exe)
+        .output()
+        .expect("qemu");
+    assert_eq!(out.stdout.len(), cases.len() * OUT, "qemu output size");
+    let q64 = |b: &[u8], i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
+    let mut bad = 0;
+    for (i, &(word, st)) in cases.iter().enumerate() {
+        let exp = &out.stdout[i * OUT..(i + 1) * OUT];
+        let mut c = Cpu::new();
+        let (v, x) = &states[st];
+        for (d, s) in c.v.iter_mut().zip(v) {
+            *d = VReg::from_u128(*s);
+        }
+        c.x[..28].copy_from_slice(x);
+        run_ok(&[word], &mut c);
+        let mut diffs = Vec::new();
+        for r in 0..28 {
+            if c.x[r] != q64(exp, r) {
+                diffs.push(format!("x{r}={:#x} want {:#x}", c.x[r], q64(exp, r)));
+            }
+        }
+        for r in 0..32 {
+            let want = (q64(exp, 28 + 2 * r) as u128) | ((q64(exp, 29 + 2 * r) as u128) << 64);
+            if c.v[r].as_u128() != want {
+                diffs.push(format!("v{r}={:#034x} want {want:#034x}", c.v[r].as_u128()));
+            }
+        }
+        let fpsr = q64(exp, 28 + 64);
+        if c.fpsr != fpsr {
+            diffs.push(format!("fpsr={:#x} want {fpsr:#x}", c.fpsr));
+        }
+        if !diffs.is_empty() {
+            bad += 1;
+            if bad <= 40 {
+                let ins: Vec<String> = (0..32)
+                    .filter(|&r| [(word >> 5) & 31, (word >> 16) & 31, word & 31].contains(&r))
+                    .map(|r| format!("v{r}={:#034x}", v[r as usize]))
+                    .collect();
+                eprintln!(
+                    "{word:08x} {} [{}]: {} | in {}",
+                    dis(word),
+                    crate::arm64::decode::decode(word)
+                        .map(|e| e.name)
+                        .unwrap_or("?"),
+                    diffs.join(", "),
+                    ins.join(" ")
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(bad, 0, "{bad} of {} cases differ from qemu", cases.len());
+}
+
+/// Build a 128-bit value from elements of `esize` bits, element 0 first.
+fn el(esize: u32, xs: &[u64]) -> u128 {
+    let mut r = 0u128;
+    for (i, &x) in xs.iter().enumerate() {
+        elem::set(&mut r, esize, i, x);
+    }
+    r
+}
+
+/// Run one word, returning (V0, FPSR.QC set?).
+fn v0q(word: u32, regs: &[(usize, u128)]) -> (u128, bool) {
+    let c = exec(word, regs);
+    (v(&c, 0), c.fpsr & FPSR_QC != 0)
+}
+
+#[test]
+fn saturating_add_sub_and_qc() {
+    // sqadd v0.16b: 0x7f+1 saturates, 0x80+0xff saturates, 5+(-3) = 2
+    let a = el(8, &[0x7f, 0x80, 5, 0x40]);
+    let b = el(8, &[0x01, 0xff, 0xfd, 0x3f]);
+    assert_eq!(
+        v0q(0x4e22_0c20, &[(1, a), (2, b)]),
+        (el(8, &[0x7f, 0x80, 2, 0x7f]), true)
+    );
+    // no saturation: QC untouched
+    assert_eq!(v0q(0x4e22_0c20, &[(1, 1), (2, 2)]), (3, false));
+    // sqadd d0, d1, d2 at INT64_MAX; the upper half of the destination is cleared
+    let (r, q) = v0q(0x5ee2_0c20, &[(1, i64::MAX as u128 | (7 << 64)), (2, 1)]);
+    assert_eq!((r, q), (i64::MAX as u128, true));
+    // uqsub v0.8h: 0-1 -> 0 (QC), 5-3 = 2
+    let (r, q) = v0q(0x6e62_2c20, &[(1, el(16, &[0, 5])), (2, el(16, &[1, 3]))]);
+    assert_eq!((r, q), (el(16, &[0, 2]), true));
+    // suqadd b0, b1: 0x7f (d) + 0x80 (unsigned n) saturates to 0x7f
+    let (r, q) = v0q(0x5e20_3820, &[(0, 0x7f), (1, 0x80)]);
+    assert_eq!((r, q), (0x7f, true));
+    // usqadd v0.16b: d=0x10 + n=-0x20 -> 0 (QC); d=0xf0 + n=0x0f -> 0xff
+    let (r, q) = v0q(
+        0x6e20_3820,
+        &[(0, el(8, &[0x10, 0xf0])), (1, el(8, &[0xe0, 0x0f]))],
+    );
+    assert_eq!((r, q), (el(8, &[0, 0xff]), true));
+    // sqabs v0.16b: -128 -> 127 (QC); sqneg d0: INT64_MIN -> INT64_MAX (QC)
+    let (r, q) = v0q(0x4e20_7820, &[(1, el(8, &[0x80, 0xff, 3]))]);
+    assert_eq!((r, q), (el(8, &[0x7f, 1, 3]), true));
+    assert_eq!(v0q(0x7ee0_7820, &[(1, 1 << 63)]), (i64::MAX as u128, true));
+    // abs v0.2d wraps without QC; neg v0.2s (Q=0 clears the top)
+    assert_eq!(
+        v0q(0x4ee0_b820, &[(1, el(64, &[1 << 63, u64::MAX]))]),
+        (el(64, &[1 << 63, 1]), false)
+    );
+    assert_eq!(
+        v0(0x2ea0_b820, &[(1, el(32, &[1, 0x8000_0000, 7, 7]))]),
+        el(32, &[0xffff_ffff, 0x8000_0000])
+    );
+}
+
+#[test]
+fn compares() {
+    // cmeq v0.16b, v1.16b, v2.16b — the memchr idiom
+    let hay = u128::from_le_bytes(*b"hello, world!\0ab");
+    let needle = u128::from_le_bytes([b'o'; 16]);
+    let r = v0(0x6e22_8c20, &[(1, hay), (2, needle)]);
+    assert_eq!(r, el(8, &[0, 0, 0, 0, 0xff, 0, 0, 0, 0xff]));
+    // cmeq v0.16b, v1.16b, #0 — the strlen idiom
+    assert_eq!(v0(0x4e20_9820, &[(1, hay)]), 0xffu128 << 104);
+    // cmhi v0.2d (unsigned) / cmgt v0.4s (signed)
+    let a = el(64, &[u64::MAX, 1]);
+    let b = el(64, &[1, 1]);
+    assert_eq!(v0(0x6ee2_3420, &[(1, a), (2, b)]), el(64, &[u64::MAX, 0]));
+    let a = el(32, &[0xffff_ffff, 2, 0x8000_0000, 5]);
+    let b = el(32, &[0, 1, 0x7fff_ffff, 5]);
+    assert_eq!(
+        v0(0x4ea2_3420, &[(1, a), (2, b)]),
+        el(32, &[0, 0xffff_ffff, 0, 0])
+    );
+    // cmtst d0, d1, d2
+    assert_eq!(v0(0x5ee2_8c20, &[(1, 0x10), (2, 0x30)]), u64::MAX as u128);
+    assert_eq!(v0(0x5ee2_8c20, &[(1, 0x10), (2, 0x20)]), 0);
+    // cmle v0.16b, #0 / cmlt d0, #0
+    assert_eq!(
+        v0(0x6e20_9820, &[(1, el(8, &[0, 1, 0x80]))]),
+        el(8, &[0xff, 0, 0xff]) | (!0u128 << 24)
+    );
+    assert_eq!(
+        v0(0x5ee0_a820, &[(1, (1 << 63) | (5 << 64))]),
+        u64::MAX as u128
+    );
+}
+
+#[test]
+fn pairwise_and_reductions() {
+    // umaxp v0.16b: pairs of v1 then of v2
+    let a = el(8, &[1, 9, 0xff, 0, 3, 3]);
+    let b = el(8, &[7, 8]);
+    assert_eq!(
+        v0(0x6e22_a420, &[(1, a), (2, b)]),
+        el(8, &[9, 0xff, 3, 0, 0, 0, 0, 0, 8])
+    );
+    // addp v0.4s; addp d0, v1.2d
+    let a = el(32, &[1, 2, 0xffff_ffff, 1]);
+    let b = el(32, &[10, 20, 30, 40]);
+    assert_eq!(v0(0x4ea2_bc20, &[(1, a), (2, b)]), el(32, &[3, 0, 30, 70]));
+    assert_eq!(v0(0x5ef1_b820, &[(1, el(64, &[u64::MAX, 3]))]), 2);
+    // uminv b0, v1.16b / umaxv s0, v1.4s
+    let a = el(8, &[5; 16]) & !(0xffu128 << 80) | (2u128 << 80);
+    assert_eq!(v0(0x6e31_a820, &[(1, a)]), 2);
+    assert_eq!(
+        v0(0x6eb0_a820, &[(1, el(32, &[1, 0xffff_fff0, 3, 4]))]),
+        0xffff_fff0
+    );
+    // saddlv d0, v1.4s: signed widening sum
+    assert_eq!(
+        v0(
+            0x4eb0_3820,
+            &[(
+                1,
+                el(32, &[0xffff_ffff, 0xffff_ffff, 0x7fff_ffff, 0x7fff_ffff])
+            )]
+        ),
+        0xffff_fffc
+    );
+    // addv h0, v1.8h wraps
+    assert_eq!(v0(0x4e71_b820, &[(1, el(16, &[0xffff, 2]))]), 1);
+    // uaddlp v0.8h, v1.16b; sadalp v0.1d, v1.2s
+    assert_eq!(
+        v0(0x6e20_2820, &[(1, el(8, &[0xff, 0xff, 1, 2]))]),
+        el(16, &[0x1fe, 3])
+    );
+    assert_eq!(
+        v0(
+            0x0ea0_6820,
+            &[
+                (0, 10 | (9 << 64)),
+                (1, el(32, &[0xffff_ffff, 0xffff_fffe]))
+            ]
+        ),
+        7
+    );
+}
+
+#[test]
+fn bit_counts_and_reversals() {
+    // cnt v0.16b; clz v0.4s; cls v0.8h; rbit v0.8b (Q=0)
+    assert_eq!(
+        v0(0x4e20_5820, &[(1, el(8, &[0xff, 0, 0x81]))]),
+        el(8, &[8, 0, 2])
+    );
+    assert_eq!(
+        v0(
+            0x6ea0_4820,
+            &[(1, el(32, &[0, 1, 0x8000_0000, 0x00ff_0000]))]
+        ),
+        el(32, &[32, 31, 0, 8])
+    );
+    assert_eq!(
+        v0(0x4e60_4820, &[(1, el(16, &[0, 0xffff, 0x4000, 0xc000, 1]))]),
+        el(16, &[15, 15, 0, 1, 14, 15, 15, 15])
+    );
+    assert_eq!(v0(0x2e60_5820, &[(1, !0u128 << 64 | 0x0180)]), 0x8001);
+    // rev32 v0.16b; rev16 v0.16b; rev64 v0.8h
+    assert_eq!(
+        v0(0x6e20_0820, &[(1, A)]),
+        0x0c0d_0e0f_0809_0a0b_0405_0607_0001_0203
+    );
+    assert_eq!(
+        v0(0x4e20_1820, &[(1, A)]),
+        0x0e0f_0c0d_0a0b_0809_0607_0405_0203_0001
+    );
+    assert_eq!(
+        v0(0x4e60_0820, &[(1, A)]),
+        0x0908_0b0a_0d0c_0f0e_0100_0302_0504_0706
+    );
+}
+
+#[test]
+fn narrowing_and_widening() {
+    let wide = el(
+        16,
+        &[0x1234, 0xff80, 0x007f, 0x0100, 0x8000, 0x7fff, 0, 0xffff],
+    );
+    // shrn v0.8b, v1.8h, #4 (Q=0 clears the top)
+    assert_eq!(
+        v0(0x0f0c_8420, &[(0, !0), (1, wide)]),
+        el(8, &[0x23, 0xf8, 0x07, 0x10, 0, 0xff, 0, 0xff])
+    );
+    // xtn2 v0.16b, v1.8h keeps the low half of v0
+    assert_eq!(
+        v0(0x4e21_2820, &[(0, A), (1, wide)]),
+        (A & u64::MAX as u128) | (el(8, &[0x34, 0x80, 0x7f, 0, 0, 0xff, 0, 0xff]) << 64)
+    );
+    // sqxtn v0.8b, v1.8h saturates (QC)
+    assert_eq!(
+        v0q(0x0e21_4820, &[(1, wide)]),
+        (el(8, &[0x7f, 0x80, 0x7f, 0x7f, 0x80, 0x7f, 0, 0xff]), true)
+    );
+    // sqxtun2 v0.8h, v1.4s: negatives become 0
+    let (r, q) = v0q(
+        0x6e61_2820,
+        &[(0, 0), (1, el(32, &[0xffff_ffff, 0x1_0000, 0xffff, 5]))],
+    );
+    assert_eq!((r, q), (el(16, &[0, 0, 0, 0, 0, 0xffff, 0xffff, 5]), true));
+    // uqxtn s0, d1
+    assert_eq!(v0q(0x7ea1_4820, &[(1, 1 << 32)]), (0xffff_ffff, true));
+    // uaddl v0.8h, v1.8b, v2.8b; ssubw2 v0.4s, v1.4s, v2.8h
+    assert_eq!(
+        v0(
+            0x2e22_0020,
+            &[(1, el(8, &[0xff, 1])), (2, el(8, &[0xff, 2]))]
+        ),
+        el(16, &[0x1fe, 3])
+    );
+    let r = v0(
+        0x4e62_3020,
+        &[
+            (1, el(32, &[10, 10, 10, 10])),
+            (2, el(16, &[0, 0, 0, 0, 0xffff, 1, 0, 0])),
+        ],
+    );
+    assert_eq!(r, el(32, &[11, 9, 10, 10]));
+    // addhn v0.8b, v1.8h, v2.8h; rsubhn2 v0.16b, v1.8h, v2.8h
+    assert_eq!(
+        v0(
+            0x0e22_4020,
+            &[
+                (1, el(16, &[0xff00, 0x0180])),
+                (2, el(16, &[0x0100, 0x0080]))
+            ]
+        ),
+        el(8, &[0, 2])
+    );
+    let r = v0(
+        0x6e22_6020,
+        &[(0, 7), (1, el(16, &[0x0180, 0])), (2, el(16, &[0x0100, 1]))],
+    );
+    assert_eq!(r, 7 | (el(8, &[1, 0]) << 64));
+    // shll2 v0.2d, v1.4s, #32
+    assert_eq!(
+        v0(0x6ea1_3820, &[(1, el(32, &[0, 0, 0xffff_ffff, 2]))]),
+        el(64, &[0xffff_ffff << 32, 2 << 32])
+    );
+}
+
+#[test]
+fn multiplies() {
+    // mul v0.8h; mla v0.4s; pmul v0.16b
+    assert_eq!(
+        v0(
+            0x4e62_9c20,
+            &[(1, el(16, &[0x100, 3])), (2, el(16, &[0x100, 0xffff]))]
+        ),
+        el(16, &[0, 0xfffd])
+    );
+    assert_eq!(
+        v0(
+            0x4ea2_9420,
+            &[
+                (0, el(32, &[1, 1])),
+                (1, el(32, &[2, 3])),
+                (2, el(32, &[5, 7]))
+            ]
+        ),
+        el(32, &[11, 22])
+    );
+    assert_eq!(
+        v0(0x6e22_9c20, &[(1, el(8, &[3, 0xff])), (2, el(8, &[3, 2]))]),
+        el(8, &[5, 0xfe])
+    );
+    // sqdmulh v0.4s: MIN*MIN saturates; sqrdmulh v0.8h rounds
+    let (r, q) = v0q(
+        0x4ea2_b420,
+        &[
+            (1, el(32, &[0x8000_0000, 0x4000_0000])),
+            (2, el(32, &[0x8000_0000, 0x4000_0000])),
+        ],
+    );
+    assert_eq!((r, q), (el(32, &[0x7fff_ffff, 0x2000_0000]), true));
+    assert_eq!(
+        v0q(
+            0x6e62_b420,
+            &[(1, el(16, &[0x4000, 1])), (2, el(16, &[0x0001, 0x4000]))]
+        ),
+        (el(16, &[1, 1]), false)
+    );
+    // smull v0.2d, v1.2s, v2.2s; umlal2 v0.4s, v1.8h, v2.8h
+    assert_eq!(
+        v0(
+            0x0ea2_c020,
+            &[
+                (1, el(32, &[0xffff_ffff, 2])),
+                (2, el(32, &[3, 0x8000_0000]))
+            ]
+        ),
+        el(64, &[(-3i64) as u64, (-(1i64 << 32)) as u64])
+    );
+    let r = v0(
+        0x6e62_8020,
+        &[
+            (0, el(32, &[1, 2, 3, 4])),
+            (1, el(16, &[0, 0, 0, 0, 0xffff, 2])),
+            (2, el(16, &[0, 0, 0, 0, 0xffff, 3])),
+        ],
+    );
+    assert_eq!(r, el(32, &[0xfffe_0002, 8, 3, 4]));
+    // sqdmull v0.4s, v1.4h, v2.4h: MIN*MIN saturates
+    let (r, q) = v0q(
+        0x0e62_d020,
+        &[(1, el(16, &[0x8000, 3])), (2, el(16, &[0x8000, 0xfffe]))],
+    );
+    assert_eq!(
+        (r, q),
+        (el(32, &[0x7fff_ffff, (-12i32) as u32 as u64]), true)
+    );
+    // sqdmlal s0, h1, h2: accumulate saturates
+    assert_eq!(
+        v0q(0x5e62_9020, &[(0, 0x7fff_fff0), (1, 0x100), (2, 0x100)]),
+        (0x7fff_ffff, true)
+    );
+    // by element: mul v0.8h, v1.8h, v2.h[7]; umull2 v0.2d, v1.4s, v15.s[3]
+    let r = v0(
+        0x4f72_8820,
+        &[(1, el(16, &[1, 2, 3, 4, 5, 6, 7, 8])), (2, 3u128 << 112)],
+    );
+    assert_eq!(r, el(16, &[3, 6, 9, 12, 15, 18, 21, 24]));
+    let r = v0(
+        0x6faf_a820,
+        &[
+            (1, el(32, &[0, 0, 0xffff_ffff, 2])),
+            (15, 0xffff_ffffu128 << 96),
+        ],
+    );
+    assert_eq!(r, el(64, &[0xffff_fffe_0000_0001, 0x1_ffff_fffe]));
+    // sqrdmulh s0, s1, v2.s[1]; sqdmull d0, s1, v31.s[2]
+    assert_eq!(
+        v0(0x5fa2_d020, &[(1, 0x4000_0000), (2, 0x4000_0000u128 << 32)]),
+        0x2000_0000
+    );
+    assert_eq!(
+        v0q(
+            0x5f9f_b820,
+            &[(1, 0x8000_0000), (31, 0x8000_0000u128 << 64)]
+        ),
+        (i64::MAX as u128, true)
+    );
+}
+
+#[test]
+fn max_min_abd_halving() {
+    let a = el(32, &[0xffff_ffff, 5, 0x8000_0000, 0]);
+    let b = el(32, &[1, 3, 0x7fff_ffff, 0]);
+    // smax v0.4s
+    assert_eq!(
+        v0(0x4ea2_6420, &[(1, a), (2, b)]),
+        el(32, &[1, 5, 0x7fff_ffff, 0])
+    );
+    // umin v0.8b
+    assert_eq!(
+        v0(
+            0x2e22_6c20,
+            &[(1, el(8, &[0xff, 1])), (2, el(8, &[2, 0x80]))]
+        ),
+        el(8, &[2, 1])
+    );
+    // sabd v0.16b: |-128 - 127| = 255
+    assert_eq!(
+        v0(0x4e22_7420, &[(1, el(8, &[0x80])), (2, el(8, &[0x7f]))]),
+        0xff
+    );
+    // uaba v0.8h
+    assert_eq!(
+        v0(
+            0x6e62_7c20,
+            &[(0, el(16, &[0xffff])), (1, el(16, &[1])), (2, el(16, &[3]))]
+        ),
+        1
+    );
+    // srhadd v0.16b: (127 + 127 + 1) >> 1 = 127; (-1 + 0 + 1) >> 1 = 0
+    assert_eq!(
+        v0(
+            0x4e22_1420,
+            &[(1, el(8, &[0x7f, 0xff])), (2, el(8, &[0x7f, 0]))]
+        ),
+        0x7f
+    );
+    // uhsub v0.4s: (0 - 1) >> 1 = -1 >> 1 (in 33 bits) -> 0xffffffff
+    assert_eq!(v0(0x6ea2_2420, &[(1, 0), (2, 1)]), 0xffff_ffff);
+    // uabdl v0.8h, v1.8b, v2.8b; sabal v0.2d, v1.2s, v2.2s
+    assert_eq!(
+        v0(
+            0x2e22_7020,
+            &[(1, el(8, &[0, 200])), (2, el(8, &[255, 100]))]
+        ),
+        el(16, &[255, 100])
+    );
+    assert_eq!(
+        v0(
+            0x0ea2_5020,
+            &[
+                (0, el(64, &[1, 1])),
+                (1, el(32, &[0x8000_0000])),
+                (2, el(32, &[0x7fff_ffff]))
+            ]
+        ),
+        el(64, &[0x1_0000_0000, 1])
+    );
+}
+
+#[test]
+fn register_shifts_and_d_forms() {
+    // sshl v0.2d: by -1 (arithmetic right) and by 64 (all shifted out)
+    let a = el(64, &[(-8i64) as u64, 1]);
+    let b = el(64, &[0xff, 64]);
+    assert_eq!(
+        v0(0x4ee2_4420, &[(1, a), (2, b)]),
+        el(64, &[(-4i64) as u64, 0])
+    );
+    // urshl v0.16b: 3 by -1 rounds to 2; 0xff by -8 rounds to 1; 1 by 7 = 0x80
+    let r = v0(
+        0x6e22_5420,
+        &[(1, el(8, &[3, 0xff, 1])), (2, el(8, &[0xff, 0xf8, 7]))],
+    );
+    assert_eq!(r, el(8, &[2, 1, 0x80]));
+    // uqshl v0.4s saturates left shifts
+    assert_eq!(
+        v0q(
+            0x6ea2_4c20,
+            &[(1, el(32, &[0x8000_0000, 1])), (2, el(32, &[1, 31]))]
+        ),
+        (el(32, &[0xffff_ffff, 0x8000_0000]), true)
+    );
+    // sqrshl d0, d1, d2: shift by -1 with rounding
+    assert_eq!(
+        v0q(0x5ee2_5c20, &[(1, (-3i64) as u64 as u128), (2, 0xff)]),
+        ((-1i64) as u64 as u128, false)
+    );
+    // add d0, d1, d2 / sub v0.2d
+    assert_eq!(
+        v0(0x5ee2_8420, &[(1, u64::MAX as u128 | (1 << 64)), (2, 2)]),
+        1
+    );
+    assert_eq!(
+        v0(0x6ee2_8420, &[(1, el(64, &[0, 5])), (2, el(64, &[1, 2]))]),
+        el(64, &[u64::MAX, 3])
+    );
+}
+
+#[test]
+fn reserved_arrangements() {
+    undefined(0x0ee2_8420); // add v0.1d (Q=0, size=3)
+    undefined(0x4ee2_0420); // shadd with size=3
+    undefined(0x6e62_9c20); // pmul .8h
+    undefined(0x4e22_b420); // sqdmulh .16b
+    undefined(0x0eb0_a820); // addv s0, v1.2s (4S only)
+    undefined(0x4ef1_b820); // addv with size=3
+    undefined(0x0ee1_2820); // xtn with size=3
+    undefined(0x5e22_8420); // add b0, b1, b2 (scalar ADD is D only)
+    undefined(0x0f3f_8820); // mul by element with size=0
+}
