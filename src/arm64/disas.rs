@@ -23,7 +23,7 @@ pub fn rsp(n: u32, sf: bool) -> String {
 /// Condition-code mnemonic for an A64 `cond` field.
 pub fn cond(cc: u32) -> &'static str {
     [
-        "eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al",
+        "eq", "ne", "cs", "cc", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al",
         "nv",
     ][(cc & 15) as usize]
 }

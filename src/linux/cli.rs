@@ -34,17 +34,72 @@ struct Opt {
 }
 
 const OPTS: &[Opt] = &[
-    Opt { names: &["h", "help"], env: "", arg: None, help: "print this help" },
-    Opt { names: &["L"], env: "LD_PREFIX", arg: Some("path"), help: "set the elf interpreter prefix and absolute-path prefix" },
-    Opt { names: &["s"], env: "STACK_SIZE", arg: Some("size"), help: "set the guest stack size in bytes (k/M/G suffixes)" },
-    Opt { names: &["cpu"], env: "CPU", arg: Some("model"), help: "select CPU (-cpu help for a list)" },
-    Opt { names: &["E"], env: "SET_ENV", arg: Some("var=value"), help: "set targets environment variable (-E a=1,b=2)" },
-    Opt { names: &["U"], env: "UNSET_ENV", arg: Some("var"), help: "unset targets environment variable" },
-    Opt { names: &["0"], env: "ARGV0", arg: Some("argv0"), help: "forces target process argv[0] to be 'argv0'" },
-    Opt { names: &["d"], env: "LOG", arg: Some("item[,...]"), help: "enable logging of specified items (-d help for a list)" },
-    Opt { names: &["D"], env: "LOG_FILENAME", arg: Some("logfile"), help: "write logs to 'logfile' (default stderr)" },
-    Opt { names: &["strace"], env: "STRACE", arg: None, help: "log system calls" },
-    Opt { names: &["version"], env: "VERSION", arg: None, help: "display version information and exit" },
+    Opt {
+        names: &["h", "help"],
+        env: "",
+        arg: None,
+        help: "print this help",
+    },
+    Opt {
+        names: &["L"],
+        env: "LD_PREFIX",
+        arg: Some("path"),
+        help: "set the elf interpreter prefix and absolute-path prefix",
+    },
+    Opt {
+        names: &["s"],
+        env: "STACK_SIZE",
+        arg: Some("size"),
+        help: "set the guest stack size in bytes (k/M/G suffixes)",
+    },
+    Opt {
+        names: &["cpu"],
+        env: "CPU",
+        arg: Some("model"),
+        help: "select CPU (-cpu help for a list)",
+    },
+    Opt {
+        names: &["E"],
+        env: "SET_ENV",
+        arg: Some("var=value"),
+        help: "set targets environment variable (-E a=1,b=2)",
+    },
+    Opt {
+        names: &["U"],
+        env: "UNSET_ENV",
+        arg: Some("var"),
+        help: "unset targets environment variable",
+    },
+    Opt {
+        names: &["0"],
+        env: "ARGV0",
+        arg: Some("argv0"),
+        help: "forces target process argv[0] to be 'argv0'",
+    },
+    Opt {
+        names: &["d"],
+        env: "LOG",
+        arg: Some("item[,...]"),
+        help: "enable logging of specified items (-d help for a list)",
+    },
+    Opt {
+        names: &["D"],
+        env: "LOG_FILENAME",
+        arg: Some("logfile"),
+        help: "write logs to 'logfile' (default stderr)",
+    },
+    Opt {
+        names: &["strace"],
+        env: "STRACE",
+        arg: None,
+        help: "log system calls",
+    },
+    Opt {
+        names: &["version"],
+        env: "VERSION",
+        arg: None,
+        help: "display version information and exit",
+    },
 ];
 
 fn usage() -> String {
@@ -131,9 +186,9 @@ fn apply(st: &mut State, name: &str, val: Option<String>) -> Result<Option<Comma
         }
         "E" => {
             for kv in v().split(',').filter(|s| !s.is_empty()) {
-                let (k, val) = kv.split_once('=').ok_or_else(|| {
-                    CliError(format!("-E expects var=value, got '{kv}'"))
-                })?;
+                let (k, val) = kv
+                    .split_once('=')
+                    .ok_or_else(|| CliError(format!("-E expects var=value, got '{kv}'")))?;
                 st.options.set_env.push((k.to_string(), val.to_string()));
             }
         }
@@ -265,7 +320,9 @@ mod tests {
         };
         let v: Vec<String> = ["prog"].iter().map(|s| s.to_string()).collect();
         match parse(&v, &env).unwrap() {
-            Command::Run { options, .. } => assert_eq!(options.prefix.unwrap().to_str(), Some("/q")),
+            Command::Run { options, .. } => {
+                assert_eq!(options.prefix.unwrap().to_str(), Some("/q"))
+            }
             c => panic!("{c:?}"),
         }
     }

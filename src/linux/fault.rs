@@ -89,8 +89,9 @@ pub fn die_by_signal(sig: i32) -> ! {
 
 extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
-    let host_pc = unsafe { (*(uc as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] }
-        as usize;
+    let host_pc =
+        unsafe { (*(uc as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] }
+            as usize;
     let process = PROCESS.load(Ordering::Acquire);
     let mut guest_pc = None;
     if !process.is_null() {

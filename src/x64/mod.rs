@@ -372,6 +372,15 @@ impl Emitter<'_> {
             }
             _ => {}
         }
+        if let Op::Bin(bop, w, a, b) = op {
+            if let Loc::Const(c) = self.loc[b.0 as usize] {
+                if self.bin_imm(bop, w, a, c) {
+                    self.free_dead(i);
+                    self.def_rax(i);
+                    return;
+                }
+            }
+        }
         // Load operands into scratch registers: rax, rcx, rdx in argument order.
         let args = op.args();
         let scratch = [RAX, RCX, RDX];
@@ -568,13 +577,13 @@ impl Emitter<'_> {
             (BinOp::XorNot, W::W64) => dynasm!(self.asm ; .arch x64 ; not rcx ; xor rax, rcx),
             (BinOp::XorNot, W::W32) => dynasm!(self.asm ; .arch x64 ; not ecx ; xor eax, ecx),
             (BinOp::Shl, W::W64) => dynasm!(self.asm ; .arch x64 ; shl rax, cl),
-            (BinOp::Shl, W::W32) => dynasm!(self.asm ; .arch x64 ; shl eax, cl),
+            (BinOp::Shl, W::W32) => dynasm!(self.asm ; .arch x64 ; shl eax, cl ; mov eax, eax),
             (BinOp::Lshr, W::W64) => dynasm!(self.asm ; .arch x64 ; shr rax, cl),
-            (BinOp::Lshr, W::W32) => dynasm!(self.asm ; .arch x64 ; shr eax, cl),
+            (BinOp::Lshr, W::W32) => dynasm!(self.asm ; .arch x64 ; shr eax, cl ; mov eax, eax),
             (BinOp::Ashr, W::W64) => dynasm!(self.asm ; .arch x64 ; sar rax, cl),
-            (BinOp::Ashr, W::W32) => dynasm!(self.asm ; .arch x64 ; sar eax, cl),
+            (BinOp::Ashr, W::W32) => dynasm!(self.asm ; .arch x64 ; sar eax, cl ; mov eax, eax),
             (BinOp::Ror, W::W64) => dynasm!(self.asm ; .arch x64 ; ror rax, cl),
-            (BinOp::Ror, W::W32) => dynasm!(self.asm ; .arch x64 ; ror eax, cl),
+            (BinOp::Ror, W::W32) => dynasm!(self.asm ; .arch x64 ; ror eax, cl ; mov eax, eax),
             (BinOp::Mul, W::W64) => dynasm!(self.asm ; .arch x64 ; imul rax, rcx),
             (BinOp::Mul, W::W32) => dynasm!(self.asm ; .arch x64 ; imul eax, ecx),
             (BinOp::UMulH, _) => dynasm!(self.asm ; .arch x64 ; mul rcx ; mov rax, rdx),
@@ -634,6 +643,68 @@ impl Emitter<'_> {
                 ; done:
             ),
         }
+    }
+
+    /// `rax = a op c` with `c` as an immediate, when x86 has such a form and `c` fits.
+    /// Returns false (emitting nothing) otherwise.
+    fn bin_imm(&mut self, op: BinOp, w: W, a: Val, c: u64) -> bool {
+        let w64 = w == W::W64;
+        // The immediate as x86 sees it: sign-extended 32 bits (64-bit ops) or the low
+        // 32 bits (32-bit ops, where the value is taken modulo 2^32).
+        let imm = if w64 {
+            match i32::try_from(c as i64) {
+                Ok(v) => v,
+                Err(_) => return false,
+            }
+        } else {
+            c as u32 as i32
+        };
+        let sh = (c & if w64 { 63 } else { 31 }) as i8;
+        let ok = matches!(
+            op,
+            BinOp::Add
+                | BinOp::Sub
+                | BinOp::And
+                | BinOp::Or
+                | BinOp::Xor
+                | BinOp::Shl
+                | BinOp::Lshr
+                | BinOp::Ashr
+                | BinOp::Ror
+        );
+        if !ok {
+            return false;
+        }
+        self.load(RAX, a);
+        if sh == 0 && matches!(op, BinOp::Shl | BinOp::Lshr | BinOp::Ashr | BinOp::Ror) {
+            // A shift by zero is the (zero-extended) value itself.
+            if !w64 {
+                dynasm!(self.asm ; .arch x64 ; mov eax, eax);
+            }
+            return true;
+        }
+        match (op, w64) {
+            (BinOp::Add, true) => dynasm!(self.asm ; .arch x64 ; add rax, imm),
+            (BinOp::Add, false) => dynasm!(self.asm ; .arch x64 ; add eax, imm),
+            (BinOp::Sub, true) => dynasm!(self.asm ; .arch x64 ; sub rax, imm),
+            (BinOp::Sub, false) => dynasm!(self.asm ; .arch x64 ; sub eax, imm),
+            (BinOp::And, true) => dynasm!(self.asm ; .arch x64 ; and rax, imm),
+            (BinOp::And, false) => dynasm!(self.asm ; .arch x64 ; and eax, imm),
+            (BinOp::Or, true) => dynasm!(self.asm ; .arch x64 ; or rax, imm),
+            (BinOp::Or, false) => dynasm!(self.asm ; .arch x64 ; or eax, imm),
+            (BinOp::Xor, true) => dynasm!(self.asm ; .arch x64 ; xor rax, imm),
+            (BinOp::Xor, false) => dynasm!(self.asm ; .arch x64 ; xor eax, imm),
+            (BinOp::Shl, true) => dynasm!(self.asm ; .arch x64 ; shl rax, sh),
+            (BinOp::Shl, false) => dynasm!(self.asm ; .arch x64 ; shl eax, sh),
+            (BinOp::Lshr, true) => dynasm!(self.asm ; .arch x64 ; shr rax, sh),
+            (BinOp::Lshr, false) => dynasm!(self.asm ; .arch x64 ; shr eax, sh),
+            (BinOp::Ashr, true) => dynasm!(self.asm ; .arch x64 ; sar rax, sh),
+            (BinOp::Ashr, false) => dynasm!(self.asm ; .arch x64 ; sar eax, sh),
+            (BinOp::Ror, true) => dynasm!(self.asm ; .arch x64 ; ror rax, sh),
+            (BinOp::Ror, false) => dynasm!(self.asm ; .arch x64 ; ror eax, sh),
+            _ => unreachable!(),
+        }
+        true
     }
 
     fn un(&mut self, op: UnOp, w: W) {

@@ -16,6 +16,7 @@ pub mod fp;
 pub mod ldst;
 pub mod atomic;
 pub mod simd;
+pub mod simd_ldst;
 pub mod system;
 
 use super::decode::{self, Encoding};
@@ -30,6 +31,7 @@ pub const GROUPS: &[&[Encoding]] = &[
     ldst::ENCODINGS,
     atomic::ENCODINGS,
     fp::ENCODINGS,
+    simd_ldst::ENCODINGS,
     simd::ENCODINGS,
 ];
 
