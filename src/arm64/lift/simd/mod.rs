@@ -22,6 +22,8 @@ pub mod arith;
 pub mod copy;
 pub mod dis;
 pub mod elem;
+pub mod mem;
+pub mod perm;
 pub mod shift;
 
 use crate::arm64::cpu::{Cpu, VReg};
@@ -206,6 +208,17 @@ macro_rules! shift_rows {
     };
 }
 
+/// Structure load/store rows: for each `[bits 15:13 patterns]`, the no-offset row and
+/// the post-indexed row (`Rm` in bits 20:16).
+macro_rules! mem_rows {
+    ($lift:path, $dis:path, $pre:literal; $($name:literal $lr:literal [$($opc:literal)*])*) => {
+        &[$($(
+            Encoding::new($name, concat!($pre, "0", $lr, "00000_", $opc, "_xxxxxxxx"), S, $lift, $dis),
+            Encoding::new(concat!($name, ", post-index"), concat!($pre, "1", $lr, "xxxxx_", $opc, "_xxxxxxxx"), S, $lift, $dis),
+        )*)*]
+    };
+}
+
 /// Concatenate row groups into one array (stable Rust has no const slice concat).
 const fn join<const N: usize>(parts: &[&[Encoding]]) -> [Encoding; N] {
     let mut out = [parts[0][0]; N];
@@ -232,8 +245,8 @@ const fn total(parts: &[&[Encoding]]) -> usize {
     n
 }
 
-const PARTS: &[&[Encoding]] = &[ROWS, SHIFT_ROWS, SHIFT_SCALAR_ROWS];
-const ALL: [Encoding; total(PARTS)] = join(PARTS);
+const PARTS: &[&[Encoding]] = &[ROWS, SHIFT_ROWS, SHIFT_SCALAR_ROWS, MULTI_ROWS, SINGLE_ROWS];
+static ALL: [Encoding; total(PARTS)] = join(PARTS);
 
 /// Every Advanced SIMD row, in decode priority order.
 pub const ENCODINGS: &[Encoding] = &ALL;
@@ -369,6 +382,15 @@ const ROWS: &[Encoding] = &[
     by_elem_scalar!("SQDMLAL (by element, scalar)", "0011"), by_elem_scalar!("SQDMLSL (by element, scalar)", "0111"),
     by_elem_scalar!("SQDMULL (by element, scalar)", "1011"),
     by_elem_scalar!("SQDMULH (by element, scalar)", "1100"), by_elem_scalar!("SQRDMULH (by element, scalar)", "1101"),
+    // ---- permute, table lookup ----
+    Encoding::new("UZP1", "0x001110_xx0xxxxx_000110xx_xxxxxxxx", S, perm::lift_permute, perm::dis_permute),
+    Encoding::new("TRN1", "0x001110_xx0xxxxx_001010xx_xxxxxxxx", S, perm::lift_permute, perm::dis_permute),
+    Encoding::new("ZIP1", "0x001110_xx0xxxxx_001110xx_xxxxxxxx", S, perm::lift_permute, perm::dis_permute),
+    Encoding::new("UZP2", "0x001110_xx0xxxxx_010110xx_xxxxxxxx", S, perm::lift_permute, perm::dis_permute),
+    Encoding::new("TRN2", "0x001110_xx0xxxxx_011010xx_xxxxxxxx", S, perm::lift_permute, perm::dis_permute),
+    Encoding::new("ZIP2", "0x001110_xx0xxxxx_011110xx_xxxxxxxx", S, perm::lift_permute, perm::dis_permute),
+    Encoding::new("TBL", "0x001110_000xxxxx_0xx000xx_xxxxxxxx", S, perm::lift_table, perm::dis_table),
+    Encoding::new("TBX", "0x001110_000xxxxx_0xx100xx_xxxxxxxx", S, perm::lift_table, perm::dis_table),
 ];
 
 // ---- shift by immediate ----
@@ -421,6 +443,32 @@ const SHIFT_SCALAR_ROWS: &[Encoding] = shift_rows!(shift::lift_scalar, shift::di
     "UQSHRN (scalar)" "1" "10010" ["01xx" "001x" "0001"]
     "SQRSHRN (scalar)" "0" "10011" ["01xx" "001x" "0001"]
     "UQRSHRN (scalar)" "1" "10011" ["01xx" "001x" "0001"]
+);
+
+// ---- structure loads/stores (LD1/ST1 multiple structures are in `lift::simd_ldst`) ----
+#[rustfmt::skip]
+const MULTI_ROWS: &[Encoding] = mem_rows!(mem::lift_multi, mem::dis_multi, "0x001100_";
+    "ST4 (multiple structures)" "00" ["0000xxxx"]
+    "ST3 (multiple structures)" "00" ["0100xxxx"]
+    "ST2 (multiple structures)" "00" ["1000xxxx"]
+    "LD4 (multiple structures)" "10" ["0000xxxx"]
+    "LD3 (multiple structures)" "10" ["0100xxxx"]
+    "LD2 (multiple structures)" "10" ["1000xxxx"]
+);
+#[rustfmt::skip]
+const SINGLE_ROWS: &[Encoding] = mem_rows!(mem::lift_single, mem::dis_single, "0x001101_";
+    "ST1 (single structure)" "00" ["000xxxxx" "010xxxxx" "100xxxxx"]
+    "ST3 (single structure)" "00" ["001xxxxx" "011xxxxx" "101xxxxx"]
+    "ST2 (single structure)" "01" ["000xxxxx" "010xxxxx" "100xxxxx"]
+    "ST4 (single structure)" "01" ["001xxxxx" "011xxxxx" "101xxxxx"]
+    "LD1 (single structure)" "10" ["000xxxxx" "010xxxxx" "100xxxxx"]
+    "LD3 (single structure)" "10" ["001xxxxx" "011xxxxx" "101xxxxx"]
+    "LD2 (single structure)" "11" ["000xxxxx" "010xxxxx" "100xxxxx"]
+    "LD4 (single structure)" "11" ["001xxxxx" "011xxxxx" "101xxxxx"]
+    "LD1R" "10" ["1100xxxx"]
+    "LD3R" "10" ["1110xxxx"]
+    "LD2R" "11" ["1100xxxx"]
+    "LD4R" "11" ["1110xxxx"]
 );
 
 #[cfg(test)]

@@ -905,3 +905,370 @@ fn reserved_arrangements() {
     undefined(0x5e22_8420); // add b0, b1, b2 (scalar ADD is D only)
     undefined(0x0f3f_8820); // mul by element with size=0
 }
+
+/// Differential test of the structure loads/stores against `qemu-aarch64-static`:
+/// random words of every load/store row with the base register pointing into a 256-byte
+/// buffer of random bytes; registers (the base relative to the buffer), V0–V31 and the
+/// buffer must agree. Run with
+/// `cargo test --lib simd::tests::qemu_diff_mem -- --ignored` (`SIMD_DIFF_N` per row).
+#[test]
+#[ignore]
+fn qemu_diff_mem() {
+    use crate::arm64::lift::{CpuFeatures, LiftError};
+    use crate::ir::Builder;
+    use std::fmt::Write as _;
+    use std::process::Command;
+    let n: usize = std::env::var("SIMD_DIFF_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let features = CpuFeatures::default();
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut v = [0u128; 32];
+    v.iter_mut().for_each(|x| *x = rng.vec());
+    let mut x = [0u64; 28];
+    x.iter_mut().for_each(|r| *r = rng.next());
+    let mut buf = [0u8; 256];
+    buf.iter_mut().for_each(|b| *b = rng.next() as u8);
+    let mut cases: Vec<(u32, u64)> = Vec::new();
+    for e in ENCODINGS {
+        if e.value & 0x0a00_0000 != 0x0800_0000 {
+            continue;
+        }
+        let mut got = 0;
+        for _ in 0..n * 20 {
+            if got == n {
+                break;
+            }
+            let word = e.value | (rng.next() as u32 & !e.mask);
+            let (rn, rm) = ((word >> 5) & 31, (word >> 16) & 31);
+            if (28..31).contains(&rn)
+                || (28..31).contains(&rm)
+                || (word & (1 << 23) != 0 && rm == rn)
+            {
+                continue;
+            }
+            let mut l = Lifter {
+                b: Builder::new(0),
+                pc: 0,
+                features: &features,
+            };
+            if matches!((e.lift)(&mut l, word), Err(LiftError::Undefined)) {
+                continue;
+            }
+            got += 1;
+            // A post-index register offset: small, possibly negative.
+            cases.push((word, (rng.next() % 256).wrapping_sub(128)));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("ferrite-simd-mdiff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut s = String::from(".text\n.global _start\n_start:\n");
+    const OUT: usize = 28 * 8 + 32 * 16 + 8 + 8 + 8 + 256;
+    for (i, &(word, off)) in cases.iter().enumerate() {
+        let (rn, rm) = ((word >> 5) & 31, (word >> 16) & 31);
+        writeln!(s, "ldr x28, =st").unwrap();
+        for r in 0..8 {
+            writeln!(s, "ld1 {{v{}.16b-v{}.16b}}, [x28], #64", 4 * r, 4 * r + 3).unwrap();
+        }
+        for r in 0..14 {
+            writeln!(s, "ldp x{}, x{}, [x28], #16", 2 * r, 2 * r + 1).unwrap();
+        }
+        if rm != 31 {
+            writeln!(s, "ldr x{rm}, ={off:#x}").unwrap();
+        }
+        writeln!(s, "ldr x28, =buf{i}+64").unwrap();
+        if rn == 31 {
+            writeln!(s, "mov sp, x28").unwrap();
+        } else {
+            writeln!(s, "mov x{rn}, x28").unwrap();
+        }
+        writeln!(s, ".inst {word:#010x}\nldr x28, =out+{}", i * OUT).unwrap();
+        for r in 0..14 {
+            writeln!(s, "stp x{}, x{}, [x28], #16", 2 * r, 2 * r + 1).unwrap();
+        }
+        for r in 0..8 {
+            writeln!(s, "st1 {{v{}.16b-v{}.16b}}, [x28], #64", 4 * r, 4 * r + 3).unwrap();
+        }
+        writeln!(s, "mrs x0, fpsr\nldr x1, =buf{i}+64\nmov x2, sp\nstp x0, x1, [x28], #16\nstr x2, [x28], #8").unwrap();
+        writeln!(s, "sub x1, x1, #64").unwrap();
+        for k in 0..16 {
+            writeln!(s, "ldr q0, [x1, #{}]\nstr q0, [x28, #{}]", 16 * k, 16 * k).unwrap();
+        }
+        writeln!(s, "b 1f\n.ltorg\n1:").unwrap();
+    }
+    writeln!(
+        s,
+        "mov x0, #1\nldr x1, =out\nldr x2, ={}\nmov x8, #64\nsvc #0\nmov x0, #0\nmov x8, #93\nsvc #0\n.ltorg",
+        cases.len() * OUT
+    )
+    .unwrap();
+    s.push_str(".data\n.balign 16\nst:\n");
+    for r in &v {
+        writeln!(s, ".quad {:#x}, {:#x}", *r as u64, (*r >> 64) as u64).unwrap();
+    }
+    for r in &x {
+        writeln!(s, ".quad {r:#x}").unwrap();
+    }
+    let bytes: Vec<String> = buf.iter().map(|b| b.to_string()).collect();
+    for i in 0..cases.len() {
+        writeln!(s, "buf{i}: .byte {}", bytes.join(",")).unwrap();
+    }
+    writeln!(s, ".bss\n.balign 16\nout: .skip {}", cases.len() * OUT).unwrap();
+    let src = dir.join("t.S");
+    let exe = dir.join("t");
+    std::fs::write(&src, s).unwrap();
+    let st = Command::new("aarch64-linux-gnu-gcc")
+        .args(["-nostdlib", "-static", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("aarch64-linux-gnu-gcc");
+    assert!(st.success());
+    let out = Command::new("qemu-aarch64-static")
+        .arg(&exe)
+        .output()
+        .expect("qemu");
+    assert_eq!(out.stdout.len(), cases.len() * OUT, "qemu output size");
+    let q64 = |b: &[u8], i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
+    let mut bad = 0;
+    for (i, &(word, off)) in cases.iter().enumerate() {
+        let (rn, rm) = ((word >> 5) & 31, (word >> 16) & 31);
+        let exp = &out.stdout[i * OUT..(i + 1) * OUT];
+        let qbase = q64(exp, 28 + 64 + 1);
+        let mut mem = buf;
+        let base = mem.as_mut_ptr() as u64 + 64;
+        let mut c = Cpu::new();
+        for (d, s) in c.v.iter_mut().zip(&v) {
+            *d = VReg::from_u128(*s);
+        }
+        c.x[..28].copy_from_slice(&x);
+        if rm != 31 {
+            c.x[rm as usize] = off;
+        }
+        c.x[rn as usize] = base;
+        run_ok(&[word], &mut c);
+        let mut diffs = Vec::new();
+        for r in 0..28 {
+            let (mut got, mut want) = (c.x[r], q64(exp, r));
+            if r == rn as usize {
+                (got, want) = (got.wrapping_sub(base), want.wrapping_sub(qbase));
+            }
+            if got != want {
+                diffs.push(format!("x{r}={got:#x} want {want:#x}"));
+            }
+        }
+        if rn == 31 {
+            let (got, want) = (
+                c.x[31].wrapping_sub(base),
+                q64(exp, 28 + 64 + 2).wrapping_sub(qbase),
+            );
+            if got != want {
+                diffs.push(format!("sp-base={got:#x} want {want:#x}"));
+            }
+        }
+        for r in 0..32 {
+            let want = (q64(exp, 28 + 2 * r) as u128) | ((q64(exp, 29 + 2 * r) as u128) << 64);
+            if c.v[r].as_u128() != want {
+                diffs.push(format!("v{r}={:#034x} want {want:#034x}", c.v[r].as_u128()));
+            }
+        }
+        let qmem = &exp[OUT - 256..];
+        if mem[..] != qmem[..] {
+            let k = (0..256).find(|&k| mem[k] != qmem[k]).unwrap();
+            diffs.push(format!(
+                "mem[{}]: {:02x?} want {:02x?}",
+                k as i64 - 64,
+                &mem[k..(k + 8).min(256)],
+                &qmem[k..(k + 8).min(256)]
+            ));
+        }
+        if !diffs.is_empty() {
+            bad += 1;
+            if bad <= 40 {
+                eprintln!("{word:08x} {}: {}", dis(word), diffs.join(", "));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(bad, 0, "{bad} of {} cases differ from qemu", cases.len());
+}
+
+#[test]
+fn permutes_and_tables() {
+    let (n, m) = (A, B);
+    let regs = [(1, n), (2, m)];
+    // zip1 v0.16b: n0 m0 n1 m1 ...
+    let r = v0(0x4e02_3820, &regs);
+    assert_eq!(elem::get(r, 8, 0), 0x00);
+    assert_eq!(elem::get(r, 8, 1), 0x0f);
+    assert_eq!(elem::get(r, 8, 2), 0x01);
+    assert_eq!(elem::get(r, 8, 15), 0x78);
+    // zip2 v0.4s: n2 m2 n3 m3
+    assert_eq!(
+        v0(0x4e82_7820, &regs),
+        el(32, &[0x0b0a_0908, 0xb4a5_9687, 0x0f0e_0d0c, 0xf0e1_d2c3])
+    );
+    // uzp1 v0.8h: even halfwords of n then of m
+    let r = v0(0x4e42_1820, &regs);
+    assert_eq!(
+        r,
+        el(
+            16,
+            &[0x0100, 0x0504, 0x0908, 0x0d0c, 0x1e0f, 0x5a4b, 0x9687, 0xd2c3]
+        )
+    );
+    // uzp2 v0.8b (Q=0): odd bytes of the low halves
+    assert_eq!(
+        v0(0x0e02_5820, &regs),
+        el(8, &[1, 3, 5, 7, 0x1e, 0x3c, 0x5a, 0x78])
+    );
+    // trn1 v0.2d; trn2 v0.4h
+    assert_eq!(v0(0x4ec2_2820, &regs), (n & u64::MAX as u128) | (m << 64));
+    assert_eq!(
+        v0(0x0e42_6820, &regs),
+        el(16, &[0x0302, 0x3c2d, 0x0706, 0x7869])
+    );
+    // tbl v0.16b, {v1.16b, v2.16b}, v3.16b: indices 0, 16, 31, 32 (out of range -> 0)
+    let idx = el(8, &[0, 16, 31, 32, 0xff, 5]);
+    let r = v0(0x4e03_2020, &[(1, n), (2, m), (3, idx)]);
+    assert_eq!(
+        r,
+        el(
+            8,
+            &[0x00, 0x0f, 0xf0, 0, 0, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        )
+    );
+    // tbx v0.8b, {v1.16b}, v3.8b: out-of-range keeps v0; the top half is cleared
+    let r = v0(
+        0x0e03_1020,
+        &[
+            (0, !0u128),
+            (1, n),
+            (3, el(8, &[3, 16, 15, 200, 0, 0, 0, 0])),
+        ],
+    );
+    assert_eq!(r, el(8, &[3, 0xff, 15, 0xff, 0, 0, 0, 0]));
+    // tbl with a four-register table wrapping past v31
+    let r = v0(
+        0x4e03_63c0,
+        &[
+            (30, 0x11),
+            (31, 0x22),
+            (1, 0x44),
+            (
+                3,
+                el(
+                    8,
+                    &[
+                        0, 16, 32, 48, 64, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                        0xff, 0xff,
+                    ],
+                ),
+            ),
+        ],
+    );
+    assert_eq!(r, el(8, &[0x11, 0x22, 0, 0x44, 0]));
+    undefined(0x0ec2_2820); // trn1 .1d
+    assert_eq!(
+        dis(0x4e03_63c0),
+        "tbl v0.16b, {v30.16b, v31.16b, v0.16b, v1.16b}, v3.16b"
+    );
+}
+
+#[test]
+fn structure_loads_and_stores() {
+    let mut mem: Vec<u8> = (0..96u8).collect();
+    let p = mem.as_mut_ptr() as u64;
+    // ld2 {v0.8h, v1.8h}, [x0]: even halfwords to v0, odd to v1
+    let mut c = cpu();
+    c.x[0] = p;
+    run_ok(&[0x4c40_8400], &mut c);
+    assert_eq!(
+        v(&c, 0),
+        el(
+            16,
+            &[0x0100, 0x0504, 0x0908, 0x0d0c, 0x1110, 0x1514, 0x1918, 0x1d1c]
+        )
+    );
+    assert_eq!(
+        v(&c, 1),
+        el(
+            16,
+            &[0x0302, 0x0706, 0x0b0a, 0x0f0e, 0x1312, 0x1716, 0x1b1a, 0x1f1e]
+        )
+    );
+    // ld4 {v4.8b-v7.8b}, [x0], x2: bytes 4k+s to v(4+s); Q=0 clears the tops
+    c.x[2] = 5;
+    run_ok(&[0x0cc2_0004], &mut c);
+    assert_eq!(v(&c, 4), el(8, &[0, 4, 8, 12, 16, 20, 24, 28]));
+    assert_eq!(v(&c, 7), el(8, &[3, 7, 11, 15, 19, 23, 27, 31]));
+    assert_eq!(c.x[0], p + 5);
+    // st3 {v0.16b-v2.16b}, [x0], #48: interleave back
+    let mut out = vec![0u8; 48];
+    let mut c = cpu();
+    c.x[0] = out.as_mut_ptr() as u64;
+    c.v[0] = VReg::from_u128(el(8, &(0..16).map(|i| 3 * i).collect::<Vec<_>>()));
+    c.v[1] = VReg::from_u128(el(8, &(0..16).map(|i| 3 * i + 1).collect::<Vec<_>>()));
+    c.v[2] = VReg::from_u128(el(8, &(0..16).map(|i| 3 * i + 2).collect::<Vec<_>>()));
+    run_ok(&[0x4c9f_4000], &mut c);
+    assert_eq!(out, (0..48u8).collect::<Vec<_>>());
+    assert_eq!(c.x[0], out.as_ptr() as u64 + 48);
+    // ld1 {v0.s}[3], [x0] keeps the other lanes; ld1 {v0.d}[1]
+    let mut c = cpu();
+    c.x[0] = p + 4;
+    c.v[0] = VReg::from_u128(A);
+    run_ok(&[0x4d40_9000], &mut c);
+    assert_eq!(
+        v(&c, 0),
+        (A & !(0xffff_ffffu128 << 96)) | (0x0706_0504u128 << 96)
+    );
+    run_ok(&[0x4d40_8400], &mut c);
+    assert_eq!(v(&c, 0) >> 64, 0x0b0a_0908_0706_0504);
+    // st1 {v1.d}[1], [x0], #8
+    let mut out = [0u64; 2];
+    let mut c = cpu();
+    c.x[0] = out.as_mut_ptr() as u64;
+    c.v[1] = VReg::from_u128(B);
+    run_ok(&[0x4d9f_8401], &mut c);
+    assert_eq!(out, [(B >> 64) as u64, 0]);
+    assert_eq!(c.x[0], out.as_ptr() as u64 + 8);
+    // ld4 {v0.b-v3.b}[9], [x0], #4
+    let mut c = cpu();
+    c.x[0] = p + 10;
+    run_ok(&[0x4dff_2400], &mut c);
+    for s in 0..4 {
+        assert_eq!(elem::get(v(&c, s), 8, 9), 10 + s as u64);
+    }
+    assert_eq!(c.x[0], p + 14);
+    // st2 {v0.h, v1.h}[5], [x0]
+    let mut out = [0u16; 3];
+    let mut c = cpu();
+    c.x[0] = out.as_mut_ptr() as u64;
+    c.v[0] = VReg::from_u128(el(16, &[0, 0, 0, 0, 0, 0xaaaa]));
+    c.v[1] = VReg::from_u128(el(16, &[0, 0, 0, 0, 0, 0xbbbb]));
+    run_ok(&[0x4d20_4800], &mut c);
+    assert_eq!(out, [0xaaaa, 0xbbbb, 0]);
+    // ld1r {v0.8h}, [x0]; ld3r {v0.2s-v2.2s}, [x0], #12 (Q=0 clears the tops)
+    let mut c = cpu();
+    c.x[0] = p + 2;
+    run_ok(&[0x4d40_c400], &mut c);
+    assert_eq!(v(&c, 0), el(16, &[0x0302; 8]));
+    run_ok(&[0x0ddf_e800], &mut c);
+    assert_eq!(v(&c, 0), el(32, &[0x0504_0302; 2]));
+    assert_eq!(v(&c, 2), el(32, &[0x0d0c_0b0a; 2]));
+    assert_eq!(c.x[0], p + 14);
+    // ld2r {v0.2d, v1.2d}, [sp], x3
+    let mut c = cpu();
+    c.x[31] = p;
+    c.x[3] = 16;
+    run_ok(&[0x4de3_cfe0], &mut c);
+    assert_eq!(v(&c, 1), el(64, &[0x0f0e_0d0c_0b0a_0908; 2]));
+    assert_eq!(c.x[31], p + 16);
+    undefined(0x0c40_8c00); // ld2 {v0.1d, v1.1d}
+    undefined(0x4d40_9400); // ld1 {v0.d} with S=1
+    undefined(0x4d40_4400); // ld1 {v0.h} with size<0> = 1
+    assert_eq!(dis(0x4dff_2400), "ld4 {v0.b-v3.b}[9], [x0], #4");
+    assert_eq!(dis(0x4de3_cfe0), "ld2r {v0.2d, v1.2d}, [sp], x3");
+    drop(mem);
+}
