@@ -12,24 +12,20 @@
 //! Arm semantics live in [`sem`] as ordinary functions on bit patterns, built on host
 //! SSE/FMA primitives in `host`.
 
-mod host;
+pub mod host;
 pub mod sem;
 #[cfg(test)]
 mod tests;
 
 use super::{bit, bits, helper, Flow, LiftError, Lifted, Lifter};
 use crate::arm64::cpu::Cpu;
-use crate::arm64::decode::{Class, Encoding};
+use crate::arm64::decode::{Class, Encoding, LiftFn};
 use crate::arm64::disas;
 use crate::ir::{Helper, Val, W};
 use host::Op2;
 use sem::{Float, Fmt, MinMax, Rounding, F16, F32, F64};
 
-const fn row(
-    name: &'static str,
-    pat: &'static str,
-    lift: super::super::decode::LiftFn,
-) -> Encoding {
+const fn row(name: &'static str, pat: &'static str, lift: LiftFn) -> Encoding {
     Encoding::new(name, pat, Class::Fp, lift, disassemble)
 }
 
