@@ -185,3 +185,95 @@ impl HostOps for super::sem::F64 {
         Some((r.to_bits(), fl))
     }
 }
+
+/// Round-to-nearest operations in the host's default floating-point environment (the
+/// one Rust code runs in: round to nearest, no FTZ/DAZ), without touching MXCSR, plus
+/// error-free checks of whether a result was exact. [`super::sem`] uses them only where
+/// the Arm result and flags are known to follow from the value alone.
+pub trait Native: HostOps {
+    fn native_op2(op: Op2, a: u64, b: u64) -> u64;
+    fn native_sqrt(a: u64) -> u64;
+    /// `a + n * m`, fused; `None` without FMA3.
+    fn native_fma(a: u64, n: u64, m: u64) -> Option<u64>;
+    /// Was `r = op(a, b)` exact? Exact for add/sub (TwoSum); for mul/div/sqrt the
+    /// residual `op(a, b) - r` is computed with one FMA, which is exact only when its
+    /// granularity is above the smallest denormal: the caller guarantees that by only
+    /// asking about results (and, for div/sqrt, dividends) with biased exponent ≥ F + 3.
+    /// `None` without FMA3.
+    fn native_exact(op: Op2, a: u64, b: u64, r: u64) -> Option<bool>;
+    fn native_sqrt_exact(a: u64, r: u64) -> Option<bool>;
+}
+
+#[target_feature(enable = "fma")]
+fn fma32(a: f32, b: f32, c: f32) -> f32 {
+    a.mul_add(b, c)
+}
+
+#[target_feature(enable = "fma")]
+fn fma64(a: f64, b: f64, c: f64) -> f64 {
+    a.mul_add(b, c)
+}
+
+macro_rules! native {
+    ($fmt:ty, $t:ty, $bits:ty, $fma:ident) => {
+        impl Native for $fmt {
+            #[inline]
+            fn native_op2(op: Op2, a: u64, b: u64) -> u64 {
+                let (x, y) = (<$t>::from_bits(a as $bits), <$t>::from_bits(b as $bits));
+                let r = match op {
+                    Op2::Add => x + y,
+                    Op2::Sub => x - y,
+                    Op2::Mul => x * y,
+                    Op2::Div => x / y,
+                };
+                r.to_bits() as u64
+            }
+            #[inline]
+            fn native_sqrt(a: u64) -> u64 {
+                <$t>::from_bits(a as $bits).sqrt().to_bits() as u64
+            }
+            #[inline]
+            fn native_fma(a: u64, n: u64, m: u64) -> Option<u64> {
+                if !has_fma() {
+                    return None;
+                }
+                let f = |v: u64| <$t>::from_bits(v as $bits);
+                // SAFETY: FMA3 was detected just above.
+                Some(unsafe { $fma(f(n), f(m), f(a)) }.to_bits() as u64)
+            }
+            #[inline]
+            fn native_exact(op: Op2, a: u64, b: u64, r: u64) -> Option<bool> {
+                let (x, y, r) = (
+                    <$t>::from_bits(a as $bits),
+                    <$t>::from_bits(b as $bits),
+                    <$t>::from_bits(r as $bits),
+                );
+                let two_sum_err = |x: $t, y: $t| {
+                    let yy = r - x;
+                    (x - (r - yy)) + (y - yy)
+                };
+                match op {
+                    Op2::Add => Some(two_sum_err(x, y) == 0.0),
+                    Op2::Sub => Some(two_sum_err(x, -y) == 0.0),
+                    _ if !has_fma() => None,
+                    // SAFETY: FMA3 was detected just above.
+                    Op2::Mul => Some(unsafe { $fma(x, y, -r) } == 0.0),
+                    // SAFETY: FMA3 was detected just above.
+                    Op2::Div => Some(unsafe { $fma(-r, y, x) } == 0.0),
+                }
+            }
+            #[inline]
+            fn native_sqrt_exact(a: u64, r: u64) -> Option<bool> {
+                if !has_fma() {
+                    return None;
+                }
+                let (x, r) = (<$t>::from_bits(a as $bits), <$t>::from_bits(r as $bits));
+                // SAFETY: FMA3 was detected just above.
+                Some(unsafe { $fma(-r, r, x) } == 0.0)
+            }
+        }
+    };
+}
+
+native!(super::sem::F32, f32, u32, fma32);
+native!(super::sem::F64, f64, u64, fma64);

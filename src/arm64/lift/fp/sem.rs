@@ -22,7 +22,7 @@
 
 use std::cmp::Ordering;
 
-use super::host::{self, HostOps, Op2};
+use super::host::{self, HostOps, Native, Op2};
 
 /// FPSR cumulative exception bits.
 pub const IOC: u64 = 1 << 0;
@@ -37,6 +37,7 @@ pub const FPCR_AHP: u64 = 1 << 26;
 pub const FPCR_DN: u64 = 1 << 25;
 pub const FPCR_FZ: u64 = 1 << 24;
 pub const FPCR_RMODE_SHIFT: u32 = 22;
+pub const FPCR_RMODE: u64 = 3 << FPCR_RMODE_SHIFT;
 
 /// Arm rounding modes (FPRounding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +122,7 @@ impl Fmt for F64 {
 }
 
 /// The formats arithmetic runs on (single and double).
-pub trait Float: Fmt + HostOps {}
+pub trait Float: Fmt + HostOps + Native {}
 impl Float for F32 {}
 impl Float for F64 {}
 
@@ -218,6 +219,56 @@ fn process_nans_n<F: Fmt>(ops: &[u64], fpcr: u64, fpsr: &mut u64) -> Option<u64>
     Some(process_nan::<F>(*pick, fpcr, fpsr))
 }
 
+/// The biased exponent field.
+#[inline]
+fn biased_exp<F: Fmt>(x: u64) -> u64 {
+    (x & F::EXP_MASK) >> F::F
+}
+
+/// Zero or normal: an operand the fast paths take (no IDC, NaN or infinity cases).
+#[inline]
+fn plain<F: Fmt>(x: u64) -> bool {
+    let e = biased_exp::<F>(x);
+    (e != 0 && x & F::EXP_MASK != F::EXP_MASK) || is_zero::<F>(x)
+}
+
+/// Finite and at least 2^(F+2) times the smallest normal: a fast-path result that can
+/// neither have underflowed (nor be tiny before rounding) nor overflowed, and for which
+/// the FMA residual checks of [`Native`] are exact.
+#[inline]
+fn roomy<F: Fmt>(x: u64) -> bool {
+    let e = biased_exp::<F>(x);
+    e >= F::F as u64 + 3 && x & F::EXP_MASK != F::EXP_MASK
+}
+
+/// The common case of [`arith`] without MXCSR: round to nearest, zero or normal
+/// operands and a comfortably normal (or exactly zero) result. Then the only possible
+/// exception is Inexact, found with an error-free transformation (skipped when FPSR.IXC
+/// is already set). `None` sends the operation down the general path.
+#[inline]
+fn fast_arith<F: Float>(op: Op2, a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> Option<u64> {
+    if fpcr & FPCR_RMODE != 0 || !plain::<F>(a) || !plain::<F>(b) {
+        return None;
+    }
+    let r = F::native_op2(op, a, b);
+    if is_zero::<F>(r) {
+        // Zero results that cannot come from underflow are exact.
+        let exact_zero = match op {
+            Op2::Add | Op2::Sub => true,
+            Op2::Mul => is_zero::<F>(a) || is_zero::<F>(b),
+            Op2::Div => is_zero::<F>(a) && !is_zero::<F>(b),
+        };
+        return exact_zero.then_some(r);
+    }
+    if !roomy::<F>(r) || (op == Op2::Div && !roomy::<F>(a)) {
+        return None;
+    }
+    if *fpsr & IXC == 0 && !F::native_exact(op, a, b, r)? {
+        *fpsr |= IXC;
+    }
+    Some(r)
+}
+
 /// Turn a host result and its MXCSR flags into the Arm result and FPSR flags.
 /// The operands were already flushed and free of NaNs, so a NaN result can only be
 /// x86's default NaN from an invalid operation. `rz` recomputes the operation rounding
@@ -259,6 +310,23 @@ fn finish<F: Fmt>(r: u64, x86: u32, fpcr: u64, fpsr: &mut u64, rz: impl FnOnce()
 
 /// FPAdd / FPSub / FPMul / FPDiv.
 pub fn arith<F: Float>(op: Op2, a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> u64 {
+    arith_impl::<F>(op, a, b, fpcr, fpsr, true)
+}
+
+pub(super) fn arith_impl<F: Float>(
+    op: Op2,
+    a: u64,
+    b: u64,
+    fpcr: u64,
+    fpsr: &mut u64,
+    allow_fast: bool,
+) -> u64 {
+    let (a, b) = (a & F::MASK, b & F::MASK);
+    if allow_fast {
+        if let Some(r) = fast_arith::<F>(op, a, b, fpcr, fpsr) {
+            return r;
+        }
+    }
     let a = flush_input::<F>(a, fpcr, fpsr);
     let b = flush_input::<F>(b, fpcr, fpsr);
     if let Some(r) = process_nans::<F>(a, b, fpcr, fpsr) {
@@ -285,6 +353,24 @@ pub fn fdiv<F: Float>(a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> u64 {
 
 /// FPSqrt.
 pub fn fsqrt<F: Float>(a: u64, fpcr: u64, fpsr: &mut u64) -> u64 {
+    fsqrt_impl::<F>(a, fpcr, fpsr, true)
+}
+
+pub(super) fn fsqrt_impl<F: Float>(a: u64, fpcr: u64, fpsr: &mut u64, allow_fast: bool) -> u64 {
+    let a = a & F::MASK;
+    if allow_fast && fpcr & FPCR_RMODE == 0 && a & F::SIGN == 0 && roomy::<F>(a) {
+        // Round to nearest, a comfortably normal positive operand: only Inexact.
+        let r = F::native_sqrt(a);
+        if *fpsr & IXC != 0 {
+            return r;
+        }
+        if let Some(exact) = F::native_sqrt_exact(a, r) {
+            if !exact {
+                *fpsr |= IXC;
+            }
+            return r;
+        }
+    }
     let a = flush_input::<F>(a, fpcr, fpsr);
     if is_nan::<F>(a) {
         return process_nan::<F>(a, fpcr, fpsr);
@@ -301,6 +387,7 @@ pub fn fmuladd<F: Float>(addend: u64, op1: u64, op2: u64, fpcr: u64, fpsr: &mut 
     fmuladd_impl::<F>(addend, op1, op2, fpcr, fpsr, false)
 }
 
+/// [`fmuladd`], optionally forcing the software path (which also skips the fast path).
 pub(super) fn fmuladd_impl<F: Float>(
     addend: u64,
     op1: u64,
@@ -309,6 +396,20 @@ pub(super) fn fmuladd_impl<F: Float>(
     fpsr: &mut u64,
     force_soft: bool,
 ) -> u64 {
+    let (addend, op1, op2) = (addend & F::MASK, op1 & F::MASK, op2 & F::MASK);
+    if !force_soft
+        && fpcr & FPCR_RMODE == 0
+        && *fpsr & IXC != 0
+        && plain::<F>(addend)
+        && plain::<F>(op1)
+        && plain::<F>(op2)
+    {
+        // Round to nearest with Inexact already set: a comfortably normal result can
+        // raise nothing new.
+        if let Some(r) = F::native_fma(addend, op1, op2).filter(|&r| roomy::<F>(r)) {
+            return r;
+        }
+    }
     let a = flush_input::<F>(addend, fpcr, fpsr);
     let x = flush_input::<F>(op1, fpcr, fpsr);
     let y = flush_input::<F>(op2, fpcr, fpsr);
@@ -699,6 +800,46 @@ pub fn from_fixed<F: Fmt>(
     };
     if v == 0 {
         return 0;
+    }
+    if fpcr & FPCR_RMODE == 0 && F::N != 16 {
+        // Round to nearest: Rust's integer-to-float `as` rounds to nearest, ties to
+        // even. (Every 64-bit value fits a negative i64 or a u64.) The result is at
+        // least 1 in magnitude, so scaling by 2^-fbits stays exact and normal.
+        // Exact iff converting back gives `v` (2^64, the rounding of values near
+        // u64::MAX, would saturate back to u64::MAX, so it is checked first).
+        let (bits, exact) = if F::N == 32 {
+            let f = if v < 0 {
+                v as i64 as f32
+            } else {
+                v as u64 as f32
+            };
+            let back = if v < 0 {
+                f as i64 as i128
+            } else if f < 18446744073709551616.0 {
+                f as u64 as i128
+            } else {
+                -1
+            };
+            (f.to_bits() as u64, back == v)
+        } else {
+            let f = if v < 0 {
+                v as i64 as f64
+            } else {
+                v as u64 as f64
+            };
+            let back = if v < 0 {
+                f as i64 as i128
+            } else if f < 18446744073709551616.0 {
+                f as u64 as i128
+            } else {
+                -1
+            };
+            (f.to_bits(), back == v)
+        };
+        if !exact {
+            *fpsr |= IXC;
+        }
+        return bits - ((fbits as u64) << F::F);
     }
     let rm = Rounding::from_fpcr(fpcr);
     let fz = fpcr & FPCR_FZ != 0;
