@@ -8,6 +8,9 @@
 //! (which is why `_mm_setcsr` is deprecated). These functions know nothing about Arm;
 //! [`super::sem`] turns their (result, flags) into Arm results and FPSR bits.
 //!
+//! [`Native`] has the MXCSR-free counterparts used by the fast paths: plain operations
+//! in Rust's default environment (round to nearest) and exactness checks.
+//!
 //! Touches nothing but the host floating-point unit.
 
 use std::arch::asm;

@@ -17,6 +17,10 @@
 //!   flush-to-zero done by hand so that IDC/UFC/IXC come out as Arm sets them.
 //! - Conversions, rounding to integral and the software fused multiply-add fallback use
 //!   the exact software rounder [`round`] (Arm's FPRoundBase).
+//! - Fast paths skip MXCSR altogether in the common case (FPCR.RMode = nearest, zero or
+//!   normal operands, a result well inside the normal range): the host's default
+//!   environment gives the Arm result, and Inexact is found with an error-free
+//!   transformation, or not needed because FPSR.IXC is already set.
 //!
 //! This module touches no guest state: the helpers in `super` pass FPCR/FPSR in.
 
