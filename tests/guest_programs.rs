@@ -37,10 +37,20 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Programs expected to fail under ferrite for now, with the reason.
-const XFAIL: &[(&str, &str)] = &[(
-    "fpbasic",
-    "floating point (FP/SIMD lifters, FPCR/FPSR) not implemented yet: remove once the FP issue lands",
-)];
+const XFAIL: &[(&str, &str)] = &[
+    (
+        "signals",
+        "delivery of guest signal handlers (rt_sigframe, sigreturn) is the threads/signals issue",
+    ),
+    (
+        "threads",
+        "thread creation (clone with CLONE_VM, futex-based joins) is the threads/signals issue",
+    ),
+    (
+        "process",
+        "needs a guest SIGCHLD handler and real vfork semantics for posix_spawn errors: threads/signals issue",
+    ),
+];
 
 const SIGABRT: i32 = 6;
 const SIGSEGV: i32 = 11;

@@ -13,6 +13,7 @@ pub mod fault;
 pub mod guest;
 pub mod loader;
 pub mod mm;
+pub mod procfs;
 pub mod syscall;
 
 use std::ffi::{CString, OsString};
@@ -84,6 +85,8 @@ pub struct Process {
     pub exe_path: PathBuf,
     pub argv: Vec<CString>,
     pub auxv: Vec<(u64, u64)>,
+    /// The guest's initial stack pointer (for /proc/self/stat).
+    pub stack_start: u64,
     sigactions: Mutex<[GuestSigaction; 65]>,
     clear_child_tid: Mutex<u64>,
     /// ferrite's own executable, for re-executing arm64 programs on execve.
@@ -261,6 +264,7 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
         exe_path,
         argv,
         auxv: loaded.auxv.clone(),
+        stack_start: loaded.sp,
         sigactions: Mutex::new([GuestSigaction::default(); 65]),
         clear_child_tid: Mutex::new(0),
         ferrite_exe: std::fs::read_link("/proc/self/exe")

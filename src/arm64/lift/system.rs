@@ -302,8 +302,10 @@ unsafe extern "C" fn h_get_tpidrro(cpu: *mut u8, _: u64, _: u64, _: u64, _: u64)
     // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
     unsafe { (*(cpu as *mut Cpu)).tpidrro_el0 }
 }
-// FPCR: AHP, DN, FZ, RMode, Stride/Len (RES0 in AArch64 but writable as 0), FZ16, IDE/IXE/…
-cpu_field_helpers!(h_get_fpcr, h_set_fpcr, fpcr, 0x07f7_9f00);
+// FPCR: AHP (26), DN (25), FZ (24), RMode (23:22). The trap enables (IOE…IDE) read as
+// zero and ignore writes, as on cores without FP exception trapping, so software can
+// tell trapping is unsupported; FZ16 needs FEAT_FP16, which is not implemented.
+cpu_field_helpers!(h_get_fpcr, h_set_fpcr, fpcr, 0x07c0_0000);
 // FPSR: N Z C V QC and the cumulative exception flags IDC IXC UFC OFC DZC IOC.
 cpu_field_helpers!(h_get_fpsr, h_set_fpsr, fpsr, 0xf800_009f);
 
