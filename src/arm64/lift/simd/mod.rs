@@ -22,6 +22,7 @@ pub mod arith;
 pub mod copy;
 pub mod dis;
 pub mod elem;
+pub mod fpv;
 pub mod mem;
 pub mod perm;
 pub mod shift;
@@ -245,7 +246,16 @@ const fn total(parts: &[&[Encoding]]) -> usize {
     n
 }
 
-const PARTS: &[&[Encoding]] = &[ROWS, SHIFT_ROWS, SHIFT_SCALAR_ROWS, MULTI_ROWS, SINGLE_ROWS];
+const PARTS: &[&[Encoding]] = &[
+    ROWS,
+    SHIFT_ROWS,
+    SHIFT_SCALAR_ROWS,
+    MULTI_ROWS,
+    SINGLE_ROWS,
+    FP_ROWS,
+    FP_FIXED_ROWS,
+    FP_FIXED_SCALAR_ROWS,
+];
 static ALL: [Encoding; total(PARTS)] = join(PARTS);
 
 /// Every Advanced SIMD row, in decode priority order.
@@ -469,6 +479,130 @@ const SINGLE_ROWS: &[Encoding] = mem_rows!(mem::lift_single, mem::dis_single, "0
     "LD3R" "10" ["1110xxxx"]
     "LD2R" "11" ["1100xxxx"]
     "LD4R" "11" ["1110xxxx"]
+);
+
+// ---- floating point (single and double precision) ----
+#[rustfmt::skip]
+const FP_ROWS: &[Encoding] = &[
+    Encoding::new("FMAXNM (vector)", "0x001110_0x1xxxxx_110001xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMLA (vector)", "0x001110_0x1xxxxx_110011xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FADD (vector)", "0x001110_0x1xxxxx_110101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMULX (vector)", "0x001110_0x1xxxxx_110111xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FCMEQ (register, vector)", "0x001110_0x1xxxxx_111001xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMAX (vector)", "0x001110_0x1xxxxx_111101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FRECPS (vector)", "0x001110_0x1xxxxx_111111xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMINNM (vector)", "0x001110_1x1xxxxx_110001xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMLS (vector)", "0x001110_1x1xxxxx_110011xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FSUB (vector)", "0x001110_1x1xxxxx_110101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMIN (vector)", "0x001110_1x1xxxxx_111101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FRSQRTS (vector)", "0x001110_1x1xxxxx_111111xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMAXNMP (vector)", "0x101110_0x1xxxxx_110001xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FADDP (vector)", "0x101110_0x1xxxxx_110101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMUL (vector)", "0x101110_0x1xxxxx_110111xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FCMGE (register, vector)", "0x101110_0x1xxxxx_111001xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FACGE (vector)", "0x101110_0x1xxxxx_111011xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMAXP (vector)", "0x101110_0x1xxxxx_111101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FDIV (vector)", "0x101110_0x1xxxxx_111111xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMINNMP (vector)", "0x101110_1x1xxxxx_110001xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FABD (vector)", "0x101110_1x1xxxxx_110101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FCMGT (register, vector)", "0x101110_1x1xxxxx_111001xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FACGT (vector)", "0x101110_1x1xxxxx_111011xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMINP (vector)", "0x101110_1x1xxxxx_111101xx_xxxxxxxx", S, fpv::lift_same, fpv::dis_same),
+    Encoding::new("FMULX (scalar)", "01011110_0x1xxxxx_110111xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FCMEQ (register, scalar)", "01011110_0x1xxxxx_111001xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FRECPS (scalar)", "01011110_0x1xxxxx_111111xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FRSQRTS (scalar)", "01011110_1x1xxxxx_111111xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FCMGE (register, scalar)", "01111110_0x1xxxxx_111001xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FACGE (scalar)", "01111110_0x1xxxxx_111011xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FABD (scalar)", "01111110_1x1xxxxx_110101xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FCMGT (register, scalar)", "01111110_1x1xxxxx_111001xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FACGT (scalar)", "01111110_1x1xxxxx_111011xx_xxxxxxxx", S, fpv::lift_same_scalar, fpv::dis_same_scalar),
+    Encoding::new("FCVTN", "0x001110_0x100001_011010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTXN (vector)", "0x101110_0x100001_011010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTL", "0x001110_0x100001_011110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRINTN (vector)", "0x001110_0x100001_100010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRINTM (vector)", "0x001110_0x100001_100110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTNS (vector)", "0x001110_0x100001_101010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTMS (vector)", "0x001110_0x100001_101110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTAS (vector)", "0x001110_0x100001_110010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("SCVTF (vector, integer)", "0x001110_0x100001_110110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCMGT (zero, vector)", "0x001110_1x100000_110010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCMEQ (zero, vector)", "0x001110_1x100000_110110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCMLT (zero, vector)", "0x001110_1x100000_111010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FABS (vector)", "0x001110_1x100000_111110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRINTP (vector)", "0x001110_1x100001_100010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRINTZ (vector)", "0x001110_1x100001_100110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTPS (vector)", "0x001110_1x100001_101010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTZS (vector, integer)", "0x001110_1x100001_101110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("URECPE", "0x001110_1x100001_110010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRECPE (vector)", "0x001110_1x100001_110110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRINTA (vector)", "0x101110_0x100001_100010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRINTX (vector)", "0x101110_0x100001_100110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTNU (vector)", "0x101110_0x100001_101010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTMU (vector)", "0x101110_0x100001_101110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTAU (vector)", "0x101110_0x100001_110010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("UCVTF (vector, integer)", "0x101110_0x100001_110110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCMGE (zero, vector)", "0x101110_1x100000_110010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCMLE (zero, vector)", "0x101110_1x100000_110110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FNEG (vector)", "0x101110_1x100000_111110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRINTI (vector)", "0x101110_1x100001_100110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTPU (vector)", "0x101110_1x100001_101010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTZU (vector, integer)", "0x101110_1x100001_101110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("URSQRTE", "0x101110_1x100001_110010xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FRSQRTE (vector)", "0x101110_1x100001_110110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FSQRT (vector)", "0x101110_1x100001_111110xx_xxxxxxxx", S, fpv::lift_misc, fpv::dis_misc),
+    Encoding::new("FCVTNS (scalar SIMD)", "01011110_0x100001_101010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTMS (scalar SIMD)", "01011110_0x100001_101110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTAS (scalar SIMD)", "01011110_0x100001_110010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("SCVTF (scalar SIMD, integer)", "01011110_0x100001_110110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCMGT (zero, scalar)", "01011110_1x100000_110010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCMEQ (zero, scalar)", "01011110_1x100000_110110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCMLT (zero, scalar)", "01011110_1x100000_111010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTPS (scalar SIMD)", "01011110_1x100001_101010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTZS (scalar SIMD, integer)", "01011110_1x100001_101110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FRECPE (scalar)", "01011110_1x100001_110110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FRECPX", "01011110_1x100001_111110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTXN (scalar)", "01111110_0x100001_011010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTNU (scalar SIMD)", "01111110_0x100001_101010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTMU (scalar SIMD)", "01111110_0x100001_101110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTAU (scalar SIMD)", "01111110_0x100001_110010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("UCVTF (scalar SIMD, integer)", "01111110_0x100001_110110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCMGE (zero, scalar)", "01111110_1x100000_110010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCMLE (zero, scalar)", "01111110_1x100000_110110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTPU (scalar SIMD)", "01111110_1x100001_101010xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FCVTZU (scalar SIMD, integer)", "01111110_1x100001_101110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FRSQRTE (scalar)", "01111110_1x100001_110110xx_xxxxxxxx", S, fpv::lift_misc_scalar, fpv::dis_misc_scalar),
+    Encoding::new("FMAXNMP (scalar)", "01111110_0x110000_110010xx_xxxxxxxx", S, fpv::lift_pair_scalar, fpv::dis_pair_scalar),
+    Encoding::new("FADDP (scalar)", "01111110_0x110000_110110xx_xxxxxxxx", S, fpv::lift_pair_scalar, fpv::dis_pair_scalar),
+    Encoding::new("FMAXP (scalar)", "01111110_0x110000_111110xx_xxxxxxxx", S, fpv::lift_pair_scalar, fpv::dis_pair_scalar),
+    Encoding::new("FMINNMP (scalar)", "01111110_1x110000_110010xx_xxxxxxxx", S, fpv::lift_pair_scalar, fpv::dis_pair_scalar),
+    Encoding::new("FMINP (scalar)", "01111110_1x110000_111110xx_xxxxxxxx", S, fpv::lift_pair_scalar, fpv::dis_pair_scalar),
+    Encoding::new("FMAXNMV", "0x101110_0x110000_110010xx_xxxxxxxx", S, fpv::lift_across, fpv::dis_across),
+    Encoding::new("FMAXV", "0x101110_0x110000_111110xx_xxxxxxxx", S, fpv::lift_across, fpv::dis_across),
+    Encoding::new("FMINNMV", "0x101110_1x110000_110010xx_xxxxxxxx", S, fpv::lift_across, fpv::dis_across),
+    Encoding::new("FMINV", "0x101110_1x110000_111110xx_xxxxxxxx", S, fpv::lift_across, fpv::dis_across),
+    Encoding::new("FMLA (by element)", "0x001111_1xxxxxxx_0001x0xx_xxxxxxxx", S, fpv::lift_by_elem, fpv::dis_by_elem),
+    Encoding::new("FMLS (by element)", "0x001111_1xxxxxxx_0101x0xx_xxxxxxxx", S, fpv::lift_by_elem, fpv::dis_by_elem),
+    Encoding::new("FMUL (by element)", "0x001111_1xxxxxxx_1001x0xx_xxxxxxxx", S, fpv::lift_by_elem, fpv::dis_by_elem),
+    Encoding::new("FMULX (by element)", "0x101111_1xxxxxxx_1001x0xx_xxxxxxxx", S, fpv::lift_by_elem, fpv::dis_by_elem),
+    Encoding::new("FMLA (by element, scalar)", "01011111_1xxxxxxx_0001x0xx_xxxxxxxx", S, fpv::lift_by_elem_scalar, fpv::dis_by_elem_scalar),
+    Encoding::new("FMLS (by element, scalar)", "01011111_1xxxxxxx_0101x0xx_xxxxxxxx", S, fpv::lift_by_elem_scalar, fpv::dis_by_elem_scalar),
+    Encoding::new("FMUL (by element, scalar)", "01011111_1xxxxxxx_1001x0xx_xxxxxxxx", S, fpv::lift_by_elem_scalar, fpv::dis_by_elem_scalar),
+    Encoding::new("FMULX (by element, scalar)", "01111111_1xxxxxxx_1001x0xx_xxxxxxxx", S, fpv::lift_by_elem_scalar, fpv::dis_by_elem_scalar),
+];
+#[rustfmt::skip]
+const FP_FIXED_ROWS: &[Encoding] = shift_rows!(fpv::lift_fixed, fpv::dis_fixed, "0x", "011110";
+    "SCVTF (vector, fixed-point)" "0" "11100" ["1xxx" "01xx"]
+    "UCVTF (vector, fixed-point)" "1" "11100" ["1xxx" "01xx"]
+    "FCVTZS (vector, fixed-point)" "0" "11111" ["1xxx" "01xx"]
+    "FCVTZU (vector, fixed-point)" "1" "11111" ["1xxx" "01xx"]
+);
+#[rustfmt::skip]
+const FP_FIXED_SCALAR_ROWS: &[Encoding] = shift_rows!(fpv::lift_fixed_scalar, fpv::dis_fixed_scalar, "01", "111110";
+    "SCVTF (scalar SIMD, fixed-point)" "0" "11100" ["1xxx" "01xx"]
+    "UCVTF (scalar SIMD, fixed-point)" "1" "11100" ["1xxx" "01xx"]
+    "FCVTZS (scalar SIMD, fixed-point)" "0" "11111" ["1xxx" "01xx"]
+    "FCVTZU (scalar SIMD, fixed-point)" "1" "11111" ["1xxx" "01xx"]
 );
 
 #[cfg(test)]

@@ -255,8 +255,12 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
-    /// A vector value whose elements (of a random size) are edge values.
+    /// A vector value whose elements (of a random size) are edge values: integer
+    /// ones, or (a third of the time) floating-point ones.
     fn vec(&mut self) -> u128 {
+        if self.next().is_multiple_of(3) {
+            return self.fvec();
+        }
         let es = 8u32 << (self.next() % 4);
         let m = elem::mask(es);
         let mut r = 0u128;
@@ -276,7 +280,46 @@ impl Rng {
         }
         r
     }
+    /// A vector of single or double precision edge values.
+    fn fvec(&mut self) -> u128 {
+        let double = self.next().is_multiple_of(2);
+        let (es, f, e): (u32, u32, u32) = if double { (64, 52, 11) } else { (32, 23, 8) };
+        let exp_mask = ((1u64 << e) - 1) << f;
+        let bias = (1u64 << (e - 1)) - 1;
+        let mut r = 0u128;
+        for i in 0..(128 / es) as usize {
+            let sign = (self.next() & 1) << (es - 1);
+            let frac = self.next() & ((1 << f) - 1);
+            let x = match self.next() % 12 {
+                0 => 0,
+                1 => exp_mask,                                        // infinity
+                2 => exp_mask | (1 << (f - 1)) | frac,                // quiet NaN
+                3 => exp_mask | (frac >> 1) | 1,                      // signalling NaN
+                4 => frac,                                            // denormal
+                5 => bias << f,                                       // 1.0
+                6 => exp_mask - 1,                                    // max normal
+                7 => (bias + self.next() % 40) << f | (frac & !0xff), // integer-ish
+                8 => (1 << f) | frac,                                 // tiny normal
+                9 => (2 * bias - 1) << f | frac,                      // huge
+                _ => ((bias - 20 + self.next() % 40) << f) | frac,
+            };
+            elem::set(&mut r, es, i, x | sign);
+        }
+        r
+    }
 }
+
+/// FPCR values the differential tests run under (FZ, DN, rounding modes, AHP).
+const FPCRS: [u64; 8] = [
+    0,
+    0,
+    0,
+    1 << 24,
+    1 << 25,
+    1 << 22,
+    2 << 22,
+    (3 << 22) | (1 << 24) | (1 << 26),
+];
 
 /// Differential test against `qemu-aarch64-static`: random words of every
 /// register-to-register SIMD row, run on random edge-value states under qemu and
@@ -307,7 +350,7 @@ fn qemu_diff() {
             (v, x)
         })
         .collect();
-    let mut cases: Vec<(u32, usize)> = Vec::new();
+    let mut cases: Vec<(u32, usize, u64)> = Vec::new();
     for e in ENCODINGS {
         if only.as_deref().is_some_and(|o| !e.name.contains(o)) {
             continue;
@@ -334,15 +377,19 @@ fn qemu_diff() {
                 continue;
             }
             got += 1;
-            cases.push((word, rng.next() as usize % STATES));
+            cases.push((
+                word,
+                rng.next() as usize % STATES,
+                FPCRS[rng.next() as usize % 8],
+            ));
         }
     }
     let dir = std::env::temp_dir().join(format!("ferrite-simd-diff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut s = String::from(".text\n.global _start\n_start:\n");
     const OUT: usize = 28 * 8 + 32 * 16 + 8;
-    for (i, &(word, st)) in cases.iter().enumerate() {
-        writeln!(s, "ldr x28, =st{st}").unwrap();
+    for (i, &(word, st, fpcr)) in cases.iter().enumerate() {
+        writeln!(s, "ldr x28, ={fpcr:#x}\nmsr fpcr, x28\nldr x28, =st{st}").unwrap();
         for r in 0..8 {
             writeln!(s, "ld1 {{v{}.16b-v{}.16b}}, [x28], #64", 4 * r, 4 * r + 3).unwrap();
         }
@@ -400,9 +447,10 @@ fn qemu_diff() {
     assert_eq!(out.stdout.len(), cases.len() * OUT, "qemu output size");
     let q64 = |b: &[u8], i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
     let mut bad = 0;
-    for (i, &(word, st)) in cases.iter().enumerate() {
+    for (i, &(word, st, fpcr)) in cases.iter().enumerate() {
         let exp = &out.stdout[i * OUT..(i + 1) * OUT];
         let mut c = Cpu::new();
+        c.fpcr = fpcr;
         let (v, x) = &states[st];
         for (d, s) in c.v.iter_mut().zip(v) {
             *d = VReg::from_u128(*s);
@@ -433,7 +481,7 @@ fn qemu_diff() {
                     .map(|r| format!("v{r}={:#034x}", v[r as usize]))
                     .collect();
                 eprintln!(
-                    "{word:08x} {} [{}]: {} | in {}",
+                    "{word:08x} {} [{}] fpcr={fpcr:#x}: {} | in {}",
                     dis(word),
                     crate::arm64::decode::decode(word)
                         .map(|e| e.name)
@@ -1271,4 +1319,196 @@ fn structure_loads_and_stores() {
     assert_eq!(dis(0x4dff_2400), "ld4 {v0.b-v3.b}[9], [x0], #4");
     assert_eq!(dis(0x4de3_cfe0), "ld2r {v0.2d, v1.2d}, [sp], x3");
     drop(mem);
+}
+
+fn f32s(xs: &[f32]) -> u128 {
+    el(
+        32,
+        &xs.iter().map(|x| x.to_bits() as u64).collect::<Vec<_>>(),
+    )
+}
+
+fn f64s(xs: &[f64]) -> u128 {
+    el(64, &xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+}
+
+/// Run one word under `fpcr`, returning (V0, FPSR).
+fn v0f(word: u32, fpcr: u64, regs: &[(usize, u128)]) -> (u128, u64) {
+    let mut c = cpu();
+    c.fpcr = fpcr;
+    for &(n, val) in regs {
+        c.v[n] = VReg::from_u128(val);
+    }
+    run_ok(&[word], &mut c);
+    (v(&c, 0), c.fpsr)
+}
+
+#[test]
+fn fp_vector_arithmetic() {
+    use crate::arm64::lift::fp::sem::{DZC, IOC, IXC};
+    // fadd v0.4s
+    let (r, f) = v0f(
+        0x4e22_d420,
+        0,
+        &[
+            (1, f32s(&[1.5, -2.0, 1e30, 0.1])),
+            (2, f32s(&[2.25, 2.0, 1e30, 0.2])),
+        ],
+    );
+    assert_eq!(r, f32s(&[3.75, 0.0, 2e30, 0.1 + 0.2]));
+    assert_eq!(f, IXC);
+    // fmla v0.2d: fused
+    let (r, _) = v0f(
+        0x4e62_cc20,
+        0,
+        &[
+            (0, f64s(&[1.0, -1.0])),
+            (1, f64s(&[2.0, 3.0])),
+            (2, f64s(&[4.0, 0.5])),
+        ],
+    );
+    assert_eq!(r, f64s(&[9.0, 0.5]));
+    // faddp v0.4s; fabd v0.2s (Q=0 clears the top)
+    let (r, _) = v0f(
+        0x6e22_d420,
+        0,
+        &[
+            (1, f32s(&[1.0, 2.0, 3.0, 4.0])),
+            (2, f32s(&[5.0, 6.0, 7.0, 8.0])),
+        ],
+    );
+    assert_eq!(r, f32s(&[3.0, 7.0, 11.0, 15.0]));
+    let (r, _) = v0f(
+        0x2ea2_d420,
+        0,
+        &[
+            (1, f32s(&[1.0, -3.0, 9.0, 9.0])),
+            (2, f32s(&[4.0, 1.0, 9.0, 9.0])),
+        ],
+    );
+    assert_eq!(r, f32s(&[3.0, 4.0]));
+    // fcmge v0.4s: NaN compares false and raises Invalid Operation
+    let (r, f) = v0f(
+        0x6e22_e420,
+        0,
+        &[
+            (1, f32s(&[1.0, 1.0, f32::NAN, -0.0])),
+            (2, f32s(&[1.0, 2.0, 0.0, 0.0])),
+        ],
+    );
+    assert_eq!((r, f), (el(32, &[0xffff_ffff, 0, 0, 0xffff_ffff]), IOC));
+    // fcmeq v0.2d, #0.0
+    let (r, _) = v0f(0x4ee0_d820, 0, &[(1, f64s(&[-0.0, 1e-300]))]);
+    assert_eq!(r, el(64, &[u64::MAX, 0]));
+    // fdiv v0.4s by zero; fsqrt of a negative
+    let (r, f) = v0f(
+        0x6e22_fc20,
+        0,
+        &[
+            (1, f32s(&[1.0, 6.0, 0.0, 1.0])),
+            (2, f32s(&[0.0, 3.0, 1.0, 4.0])),
+        ],
+    );
+    assert_eq!((r, f), (f32s(&[f32::INFINITY, 2.0, 0.0, 0.25]), DZC));
+    let (r, f) = v0f(0x6ea1_f820, 0, &[(1, f32s(&[4.0, -1.0, 0.25, 0.0]))]);
+    assert_eq!(
+        (r, f),
+        (
+            el(
+                32,
+                &[
+                    2.0f32.to_bits() as u64,
+                    0x7fc0_0000,
+                    0.5f32.to_bits() as u64,
+                    0
+                ]
+            ),
+            IOC
+        )
+    );
+    // fmaxv s0, v1.4s; fminnmp d0, v1.2d ignores a quiet NaN
+    assert_eq!(
+        v0f(0x6e30_f820, 0, &[(1, f32s(&[1.0, 7.0, -3.0, 2.0]))]).0,
+        f32s(&[7.0])
+    );
+    assert_eq!(
+        v0f(0x7ef0_c820, 0, &[(1, f64s(&[f64::NAN, -2.5]))]).0,
+        f64s(&[-2.5])
+    );
+    // fmul v0.4s, v1.4s, v2.s[3]; fmulx s0, s1, s2 with inf * 0 = 2.0
+    let (r, _) = v0f(
+        0x4fa2_9820,
+        0,
+        &[
+            (1, f32s(&[1.0, 2.0, 3.0, 4.0])),
+            (2, f32s(&[0.0, 0.0, 0.0, 0.5])),
+        ],
+    );
+    assert_eq!(r, f32s(&[0.5, 1.0, 1.5, 2.0]));
+    let (r, f) = v0f(
+        0x5e22_dc20,
+        0,
+        &[(1, f32s(&[f32::NEG_INFINITY])), (2, f32s(&[0.0]))],
+    );
+    assert_eq!((r, f), (f32s(&[-2.0]), 0));
+    // frecps: 2 - a*b
+    assert_eq!(
+        v0f(
+            0x4e22_fc20,
+            0,
+            &[(1, f32s(&[0.5; 4])), (2, f32s(&[3.0; 4]))]
+        )
+        .0,
+        f32s(&[0.5; 4])
+    );
+}
+
+#[test]
+fn fp_vector_conversions_and_estimates() {
+    use crate::arm64::lift::fp::sem::{IOC, IXC};
+    // fcvtzs v0.4s: truncation, saturation and NaN -> 0 (Invalid Operation)
+    let (r, f) = v0f(0x4ea1_b820, 0, &[(1, f32s(&[-1.7, 3e9, f32::NAN, 2.5]))]);
+    assert_eq!(r, el(32, &[(-1i32) as u32 as u64, 0x7fff_ffff, 0, 2]));
+    assert_eq!(f, IOC | IXC);
+    // scvtf v0.2d
+    assert_eq!(
+        v0f(0x4e61_d820, 0, &[(1, el(64, &[(-5i64) as u64, 1 << 53]))]).0,
+        f64s(&[-5.0, 9007199254740992.0])
+    );
+    // fcvtzu v0.4s, v1.4s, #8 (fixed point)
+    assert_eq!(
+        v0f(0x6f38_fc20, 0, &[(1, f32s(&[1.5, -1.0, 0.00390625, 2.0]))]).0,
+        el(32, &[384, 0, 1, 512])
+    );
+    // fcvtn v0.4h, v1.4s; fcvtl2 v0.2d, v1.4s
+    assert_eq!(
+        v0f(0x0e21_6820, 0, &[(1, f32s(&[1.0, -2.0, 65536.0, 0.5]))]).0,
+        el(16, &[0x3c00, 0xc000, 0x7c00, 0x3800])
+    );
+    assert_eq!(
+        v0f(0x4e61_7820, 0, &[(1, f32s(&[0.0, 0.0, 1.5, -0.25]))]).0,
+        f64s(&[1.5, -0.25])
+    );
+    // fcvtxn s0, d1: round to odd
+    let (r, f) = v0f(0x7e61_6820, 0, &[(1, f64s(&[1.0 + f64::EPSILON]))]);
+    assert_eq!((r, f), (0x3f80_0001, IXC));
+    // frecpe v0.4s: 1/2 ~ 0.5 (estimate 0x3efe0000 per RecipEstimate), 1/0 = inf
+    let (r, _) = v0f(
+        0x4ea1_d820,
+        0,
+        &[(1, f32s(&[2.0, 0.0, -4.0, f32::INFINITY]))],
+    );
+    assert_eq!(r, el(32, &[0x3eff_8000, 0x7f80_0000, 0xbe7f_8000, 0]));
+    // frsqrte d0, d1: 1/sqrt(4) ~ 0.5
+    assert_eq!(
+        v0f(0x7ee1_d820, 0, &[(1, f64s(&[4.0]))]).0,
+        0x3fdf_f000_0000_0000
+    );
+    // frintn v0.2d: ties to even
+    assert_eq!(
+        v0f(0x4e61_8820, 0, &[(1, f64s(&[2.5, -3.5]))]).0,
+        f64s(&[2.0, -4.0])
+    );
+    // reserved: fadd .2d with Q=0 (1D)
+    undefined(0x0e62_d420);
 }
