@@ -15,6 +15,8 @@
 //!   `symlinkat`, `mknodat`), change attributes by name (`fchmodat`, `fchownat`,
 //!   `truncate`, the xattr calls) or change directory (`chdir`, `chroot`) act on host
 //!   paths, as in qemu.
+//! - **`/proc/self/{cmdline,maps,auxv,stat}`**: `openat`/`openat2` for reading open
+//!   the guest's view from [`crate::linux::procfs`].
 //! - **`/proc/self/exe`** (and `/proc/<pid>/exe`): `readlinkat` returns the guest
 //!   program's path; `openat`/`openat2`, `newfstatat`, `statx`, `faccessat*` and
 //!   `utimensat` that follow it act on the guest program. Calls that do not follow the
@@ -143,25 +145,75 @@ fn self_exe(ctx: &SyscallCtx, raw: &CString) -> Option<CString> {
 /// A path for a lookup: `/proc/self/exe` becomes the guest program when the call
 /// follows the last link (`follow`); otherwise the `-L` prefix applies.
 fn lookup(ctx: &SyscallCtx, addr: u64, follow: bool) -> HostPath {
-    let Some(raw) = read_path(addr) else {
-        return HostPath::Guest(addr);
-    };
+    match read_path(addr) {
+        Some(raw) => HostPath::Host(lookup_read(ctx, raw, follow)),
+        None => HostPath::Guest(addr),
+    }
+}
+
+/// [`lookup`] of a path already read from the guest.
+fn lookup_read(ctx: &SyscallCtx, raw: CString, follow: bool) -> CString {
     if follow {
         if let Some(exe) = self_exe(ctx, &raw) {
-            return HostPath::Host(exe);
+            return exe;
         }
     }
-    HostPath::Host(ctx.process.host_path(raw))
+    ctx.process.host_path(raw)
 }
 
 // ---------------------------------------------------------------------------------------
 // open
 
+/// Flags with which an emulated `/proc/self` file ([`crate::linux::procfs`]) is opened
+/// as a read-only snapshot. Anything else (write access, O_PATH, O_DIRECTORY,
+/// O_TMPFILE, O_EXCL, O_DIRECT…) goes to the host, which answers as a kernel would.
+const PROC_OPEN_OK: u64 = (libc::O_CLOEXEC
+    | libc::O_NONBLOCK
+    | libc::O_NOCTTY
+    | libc::O_NOATIME
+    | libc::O_CREAT
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_ASYNC) as u64
+    | arm64::O_LARGEFILE
+    | arm64::O_NOFOLLOW;
+
+/// Open an emulated `/proc/self` file if `raw` names one and `flags` allow it.
+fn open_procfs(ctx: &SyscallCtx, raw: &CString, flags: u64) -> Option<i64> {
+    if flags & !PROC_OPEN_OK != 0 {
+        return None;
+    }
+    let cloexec = flags & libc::O_CLOEXEC as u64 != 0;
+    crate::linux::procfs::open(ctx.process, raw.as_bytes(), cloexec)
+}
+
+/// The path argument of `openat`/`openat2`: an emulated /proc file, or the host path
+/// (`/proc/self/exe` followed unless `follow` is false), or the unreadable pointer.
+enum OpenPath {
+    Done(i64),
+    Path(HostPath),
+}
+
+fn open_path(ctx: &SyscallCtx, addr: u64, flags: u64, follow: bool, procfs: bool) -> OpenPath {
+    let Some(raw) = read_path(addr) else {
+        return OpenPath::Path(HostPath::Guest(addr));
+    };
+    if procfs {
+        if let Some(r) = open_procfs(ctx, &raw, flags) {
+            return OpenPath::Done(r);
+        }
+    }
+    OpenPath::Path(HostPath::Host(lookup_read(ctx, raw, follow)))
+}
+
 pub fn openat(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     let flags = a[2];
     // With O_NOFOLLOW the last component is not followed: `/proc/self/exe` then is the
     // host's magic link (ELOOP, or the link itself with O_PATH), as on a kernel.
-    let path = lookup(ctx, a[1], flags & arm64::O_NOFOLLOW == 0);
+    let path = match open_path(ctx, a[1], flags, flags & arm64::O_NOFOLLOW == 0, true) {
+        OpenPath::Done(r) => return r,
+        OpenPath::Path(p) => p,
+    };
     sys(
         Sysno::openat,
         [a[0], path.ptr(), open_flags_to_host(flags), a[3], 0, 0],
@@ -219,7 +271,12 @@ pub fn openat2(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     } else {
         let follow = how.flags & arm64::O_NOFOLLOW == 0
             && how.resolve & (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS) == 0;
-        lookup(ctx, a[1], follow)
+        // /proc/self is a symlink: RESOLVE_NO_SYMLINKS refuses it (the host says so).
+        let procfs = how.resolve & RESOLVE_NO_SYMLINKS == 0;
+        match open_path(ctx, a[1], how.flags, follow, procfs) {
+            OpenPath::Done(r) => return r,
+            OpenPath::Path(p) => p,
+        }
     };
     sys(
         Sysno::openat2,
