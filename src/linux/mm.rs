@@ -767,6 +767,45 @@ mod tests {
     }
 
     #[test]
+    fn mremap_and_madvise_leave_non_guest_memory_alone() {
+        // Six pages: guest owns 0-1 and 4-5; "ferrite" owns 2-3.
+        let base = host_map(6 * PAGE);
+        let mut m = MemoryMap::new(vec![]);
+        m.insert(base, base + 2 * PAGE, 3, VmaKind::Anon);
+        m.insert(base + 4 * PAGE, base + 6 * PAGE, 3, VmaKind::Anon);
+        let at = |i: u64| (base + i * PAGE) as *mut u8;
+        for i in 0..6 {
+            // SAFETY: every page of the test's own RW mapping.
+            unsafe { *at(i) = 10 + i as u8 };
+        }
+        // madvise(DONTNEED) over everything: guest pages zeroed, the rest kept, ENOMEM.
+        assert_eq!(m.madvise(base, 6 * PAGE, MADV_DONTNEED), ENOMEM);
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!((*at(0), *at(2), *at(3), *at(5)), (0, 12, 13, 0));
+        }
+        // mremap with ferrite memory as the source: EFAULT.
+        assert_eq!(m.mremap(base + 2 * PAGE, PAGE, PAGE, 0, 0), EFAULT);
+        // MREMAP_FIXED onto ferrite memory: ENOMEM, nothing moved.
+        let fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
+        assert_eq!(
+            m.mremap(base + 4 * PAGE, 2 * PAGE, 2 * PAGE, fixed, base + PAGE),
+            ENOMEM
+        );
+        // SAFETY: as above; the pages are still mapped.
+        unsafe { assert_eq!(*at(2), 12) };
+        assert!(m.first_gap(base + 4 * PAGE, base + 6 * PAGE).is_none());
+        // Onto guest memory it works, and the map follows.
+        assert_eq!(
+            m.mremap(base + 4 * PAGE, PAGE, PAGE, fixed, base),
+            base as i64
+        );
+        assert!(m.find(base + 4 * PAGE).is_none());
+        assert!(m.find(base).is_some());
+        sys(Sysno::munmap, [base, 6 * PAGE, 0, 0, 0, 0]);
+    }
+
+    #[test]
     fn fixed_map_into_free_gap_works() {
         let base = host_map(3 * PAGE);
         sys(Sysno::munmap, [base + PAGE, 2 * PAGE, 0, 0, 0, 0]);
