@@ -182,9 +182,14 @@ fn kept_prlimit(ctx: &SyscallCtx, idx: usize, new: Option<[u64; 2]>, old_addr: u
     0
 }
 
+/// Does `pid` name this process (0, its pid, or any of its threads: limits are shared
+/// by the thread group)?
 fn is_self(pid: i32) -> bool {
     // SAFETY: getpid/gettid have no preconditions.
-    pid == 0 || pid == unsafe { libc::getpid() } || pid == unsafe { libc::gettid() }
+    pid == 0
+        || pid == unsafe { libc::getpid() }
+        || pid == unsafe { libc::gettid() }
+        || (pid > 0 && std::path::Path::new(&format!("/proc/self/task/{pid}")).exists())
 }
 
 /// `prlimit64(pid, resource, new, old)`.
