@@ -164,6 +164,9 @@ word_helper!(h_same, exec_same);
 
 pub fn lift_same(l: &mut Lifter, w: u32) -> Lifted {
     same_check(w)?;
+    if let Some((name, f)) = super::fast::same(w) {
+        return call_word(l, name, f, w);
+    }
     call_word(l, "simd_3same", h_same, w)
 }
 
@@ -337,6 +340,9 @@ word_helper!(h_diff, exec_diff);
 
 pub fn lift_diff(l: &mut Lifter, w: u32) -> Lifted {
     diff_check(w)?;
+    if let Some((name, f)) = super::fast::diff(w) {
+        return call_word(l, name, f, w);
+    }
     call_word(l, "simd_3diff", h_diff, w)
 }
 
@@ -531,6 +537,9 @@ word_helper!(h_misc, exec_misc);
 
 pub fn lift_misc(l: &mut Lifter, w: u32) -> Lifted {
     misc_check(w)?;
+    if let Some((name, f)) = super::fast::misc(w) {
+        return call_word(l, name, f, w);
+    }
     call_word(l, "simd_2misc", h_misc, w)
 }
 
@@ -664,6 +673,9 @@ word_helper!(h_across, exec_across);
 pub fn lift_across(l: &mut Lifter, w: u32) -> Lifted {
     let f = F::new(w);
     undef_if(f.size == 3 || (f.size == 2 && f.q == 0))?;
+    if let Some((name, f)) = super::fast::across(w) {
+        return call_word(l, name, f, w);
+    }
     call_word(l, "simd_across", h_across, w)
 }
 

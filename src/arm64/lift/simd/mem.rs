@@ -11,7 +11,6 @@
 //! its fault reporting) applies exactly as for scalar accesses.
 
 use super::copy::{extract, insert, replicate, write};
-use super::elem::{count, get, set};
 use super::{dis, vget, vset};
 use crate::arm64::cpu::Cpu;
 use crate::arm64::disas;
@@ -92,37 +91,75 @@ impl Multi {
 /// The registers `Vt..Vt+selem-1` hold the raw memory image, `datasize` bits each, in
 /// order: distribute its elements (structure-major) into the registers.
 pub fn deinterleave(regs: &mut [u128], datasize: u32, esize: u32) {
-    let selem = regs.len();
-    let n = count(datasize, esize);
-    let per = count(datasize, esize);
-    let raw: Vec<u64> = (0..n * selem)
-        .map(|k| get(regs[k / per], esize, k % per))
-        .collect();
-    for (s, r) in regs.iter_mut().enumerate() {
-        let mut v = 0u128;
-        for e in 0..n {
-            set(&mut v, esize, e, raw[e * selem + s]);
+    match (regs.len(), esize) {
+        (2, 8) => deinterleave_n::<2, 1>(regs, datasize),
+        (2, 16) => deinterleave_n::<2, 2>(regs, datasize),
+        (2, 32) => deinterleave_n::<2, 4>(regs, datasize),
+        (2, _) => deinterleave_n::<2, 8>(regs, datasize),
+        (3, 8) => deinterleave_n::<3, 1>(regs, datasize),
+        (3, 16) => deinterleave_n::<3, 2>(regs, datasize),
+        (3, 32) => deinterleave_n::<3, 4>(regs, datasize),
+        (3, _) => deinterleave_n::<3, 8>(regs, datasize),
+        (_, 8) => deinterleave_n::<4, 1>(regs, datasize),
+        (_, 16) => deinterleave_n::<4, 2>(regs, datasize),
+        (_, 32) => deinterleave_n::<4, 4>(regs, datasize),
+        _ => deinterleave_n::<4, 8>(regs, datasize),
+    }
+}
+
+fn deinterleave_n<const SELEM: usize, const EB: usize>(regs: &mut [u128], datasize: u32) {
+    let rb = (datasize / 8) as usize;
+    let mut raw = [0u8; 64];
+    for (s, r) in regs.iter().enumerate().take(SELEM) {
+        raw[s * rb..(s + 1) * rb].copy_from_slice(&r.to_le_bytes()[..rb]);
+    }
+    for (s, r) in regs.iter_mut().enumerate().take(SELEM) {
+        let mut b = [0u8; 16];
+        for e in 0..rb / EB {
+            let src = (e * SELEM + s) * EB;
+            b[e * EB..(e + 1) * EB].copy_from_slice(&raw[src..src + EB]);
         }
-        *r = v;
+        *r = u128::from_le_bytes(b);
     }
 }
 
 /// The memory image of storing `regs` as structures: chunk `k` (8 bytes) of it.
-pub fn interleaved_chunk(regs: &[u128], datasize: u32, esize: u32, k: usize) -> u64 {
-    let selem = regs.len();
-    let per_chunk = (64 / esize) as usize;
-    let mut c = 0u128;
-    for i in 0..per_chunk {
-        let j = k * per_chunk + i;
-        let (e, s) = (j / selem, j % selem);
-        debug_assert!(e < count(datasize, esize));
-        set(&mut c, esize, i, get(regs[s], esize, e));
+pub fn interleaved_chunk(regs: &[u128], esize: u32, k: usize) -> u64 {
+    match (regs.len(), esize) {
+        (2, 8) => chunk_n::<2, 1>(regs, k),
+        (2, 16) => chunk_n::<2, 2>(regs, k),
+        (2, 32) => chunk_n::<2, 4>(regs, k),
+        (2, _) => chunk_n::<2, 8>(regs, k),
+        (3, 8) => chunk_n::<3, 1>(regs, k),
+        (3, 16) => chunk_n::<3, 2>(regs, k),
+        (3, 32) => chunk_n::<3, 4>(regs, k),
+        (3, _) => chunk_n::<3, 8>(regs, k),
+        (_, 8) => chunk_n::<4, 1>(regs, k),
+        (_, 16) => chunk_n::<4, 2>(regs, k),
+        (_, 32) => chunk_n::<4, 4>(regs, k),
+        _ => chunk_n::<4, 8>(regs, k),
     }
-    c as u64
 }
 
-fn multi_regs(cpu: &Cpu, m: &Multi) -> Vec<u128> {
-    (0..m.selem).map(|s| vget(cpu, (m.rt + s) % 32)).collect()
+fn chunk_n<const SELEM: usize, const EB: usize>(regs: &[u128], k: usize) -> u64 {
+    let bytes: [[u8; 16]; SELEM] = std::array::from_fn(|s| regs[s].to_le_bytes());
+    let mut out = [0u8; 8];
+    for (i, o) in out.iter_mut().enumerate() {
+        let byte = k * 8 + i;
+        let (j, within) = (byte / EB, byte % EB);
+        let (e, s) = (j / SELEM, j % SELEM);
+        *o = bytes[s][e * EB + within];
+    }
+    u64::from_le_bytes(out)
+}
+
+/// `Vt..Vt+selem-1` (registers beyond `selem` are zero).
+fn multi_regs(cpu: &Cpu, m: &Multi) -> [u128; 4] {
+    let mut r = [0u128; 4];
+    for (s, v) in r.iter_mut().enumerate().take(m.selem as usize) {
+        *v = vget(cpu, (m.rt + s as u32) % 32);
+    }
+    r
 }
 
 unsafe extern "C" fn h_deinterleave(cpu: *mut u8, w: u64, _: u64, _: u64, _: u64) -> u64 {
@@ -131,8 +168,9 @@ unsafe extern "C" fn h_deinterleave(cpu: *mut u8, w: u64, _: u64, _: u64, _: u64
     let cpu = unsafe { &mut *(cpu as *mut Cpu) };
     let m = Multi::new(w as u32);
     let mut regs = multi_regs(cpu, &m);
-    deinterleave(&mut regs, m.datasize(), m.esize());
-    for (s, r) in regs.into_iter().enumerate() {
+    let regs = &mut regs[..m.selem as usize];
+    deinterleave(regs, m.datasize(), m.esize());
+    for (s, &r) in regs.iter().enumerate() {
         vset(cpu, (m.rt + s as u32) % 32, r);
     }
     0
@@ -143,7 +181,8 @@ unsafe extern "C" fn h_interleave(cpu: *mut u8, w: u64, k: u64, _: u64, _: u64) 
     // other reference to that `Cpu` is live during the call.
     let cpu = unsafe { &*(cpu as *const Cpu) };
     let m = Multi::new(w as u32);
-    interleaved_chunk(&multi_regs(cpu, &m), m.datasize(), m.esize(), k as usize)
+    let regs = multi_regs(cpu, &m);
+    interleaved_chunk(&regs[..m.selem as usize], m.esize(), k as usize)
 }
 
 pub fn lift_multi(l: &mut Lifter, w: u32) -> Lifted {

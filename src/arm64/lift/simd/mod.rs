@@ -22,6 +22,7 @@ pub mod arith;
 pub mod copy;
 pub mod dis;
 pub mod elem;
+pub mod fast;
 pub mod fpv;
 pub mod mem;
 pub mod perm;
@@ -60,7 +61,7 @@ pub fn set_qc(cpu: &mut Cpu, sat: bool) {
 /// `$f(&mut Cpu, u32)`: the shape of every per-class helper.
 macro_rules! word_helper {
     ($name:ident, $f:path) => {
-        unsafe extern "C" fn $name(cpu: *mut u8, w: u64, _: u64, _: u64, _: u64) -> u64 {
+        pub(super) unsafe extern "C" fn $name(cpu: *mut u8, w: u64, _: u64, _: u64, _: u64) -> u64 {
             // SAFETY: generated code passes its own `Cpu` pointer as the first
             // argument, and no other reference to that `Cpu` is live during the call.
             let cpu = unsafe { &mut *(cpu as *mut $crate::arm64::cpu::Cpu) };

@@ -61,6 +61,9 @@ pub fn lift_permute(l: &mut Lifter, w: u32) -> Lifted {
     if bits(w, 23, 22) == 3 && bit(w, 30) == 0 {
         return Err(LiftError::Undefined);
     }
+    if let Some((name, f)) = super::fast::permute(w) {
+        return call_word(l, name, f, w);
+    }
     call_word(l, "simd_permute", h_permute, w)
 }
 
@@ -96,9 +99,18 @@ pub fn table(datasize: u32, tbl: &[u128], idx: u128, d: u128, tbx: bool) -> u128
 fn exec_table(cpu: &mut Cpu, w: u32) {
     let q = bit(w, 30);
     let (rm, rn, rd) = (bits(w, 20, 16), bits(w, 9, 5), bits(w, 4, 0));
-    let regs = bits(w, 14, 13) + 1;
-    let tbl: Vec<u128> = (0..regs).map(|i| vget(cpu, (rn + i) % 32)).collect();
-    let r = table(64 << q, &tbl, vget(cpu, rm), vget(cpu, rd), bit(w, 12) == 1);
+    let regs = bits(w, 14, 13) as usize + 1;
+    let mut tbl = [0u128; 4];
+    for (i, t) in tbl.iter_mut().enumerate().take(regs) {
+        *t = vget(cpu, (rn + i as u32) % 32);
+    }
+    let r = table(
+        64 << q,
+        &tbl[..regs],
+        vget(cpu, rm),
+        vget(cpu, rd),
+        bit(w, 12) == 1,
+    );
     vset(cpu, rd, r);
 }
 word_helper!(h_table, exec_table);

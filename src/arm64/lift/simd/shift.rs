@@ -147,6 +147,9 @@ word_helper!(h_vector, exec_vector);
 
 pub fn lift_vector(l: &mut Lifter, w: u32) -> Lifted {
     vector_check(w)?;
+    if let Some((name, f)) = super::fast::shift(w) {
+        return call_word(l, name, f, w);
+    }
     call_word(l, "simd_shift_imm", h_vector, w)
 }
 
