@@ -84,6 +84,10 @@ pub struct Cpu {
     pub spill: [u64; SPILL_SLOTS],
 }
 
+// SAFETY: a `Cpu` is plain data owned by one guest thread at a time; the only pointer
+// in it (`env`) refers to that thread's own environment state and moves with it.
+unsafe impl Send for Cpu {}
+
 impl Cpu {
     pub fn new() -> Box<Cpu> {
         // SAFETY: every field of `Cpu` is plain data for which all-zero bytes is a valid

@@ -10,10 +10,20 @@
 //! (translation is serialised; lookups are shared). Patching a chained jump is a single
 //! aligned 4-byte store, which x86 performs atomically, so other threads running the
 //! same code see either the old or the new target.
+//!
+//! Invalidation (`IC IVAU`, unmapping or reprotecting guest code) removes the affected
+//! blocks from the map and un-patches every chained jump into them (each block keeps
+//! its incoming links), so no thread can enter them again; their memory is not reused
+//! until the cache is reset. A reset (when the cache is full) needs every thread out of
+//! translated code: threads hold the `epoch` lock for reading while they run generated
+//! code, and the resetting thread sets [`INT_FLUSH`] in every registered CPU's
+//! `interrupt` word (so threads leave at their next block entry) and takes it for
+//! writing.
 
 pub mod testing;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::arm64::cpu::Cpu;
@@ -50,6 +60,26 @@ pub enum Exit {
     Interrupt,
 }
 
+/// `cpu.interrupt` bit: the environment has something to deliver (a signal).
+pub const INT_SIGNAL: u32 = 1;
+/// `cpu.interrupt` bit: the engine wants every thread out of translated code.
+pub const INT_FLUSH: u32 = 2;
+
+/// Set interrupt bits of a CPU, possibly from another thread or a signal handler.
+pub fn raise_interrupt(cpu: *mut Cpu, bits: u32) {
+    // SAFETY: `interrupt` is a naturally aligned u32 inside a live `Cpu`; generated code
+    // only reads it, and every writer goes through this atomic view.
+    let word = unsafe { &*(std::ptr::addr_of_mut!((*cpu).interrupt) as *const AtomicU32) };
+    word.fetch_or(bits, Ordering::SeqCst);
+}
+
+/// Clear interrupt bits of a CPU; returns the bits that were set before.
+pub fn clear_interrupt(cpu: *mut Cpu, bits: u32) -> u32 {
+    // SAFETY: as in `raise_interrupt`.
+    let word = unsafe { &*(std::ptr::addr_of_mut!((*cpu).interrupt) as *const AtomicU32) };
+    word.fetch_and(!bits, Ordering::SeqCst)
+}
+
 /// Metadata of one translated block.
 pub struct BlockInfo {
     pub guest_pc: u64,
@@ -58,6 +88,8 @@ pub struct BlockInfo {
     pub host_len: usize,
     /// (host offset, guest pc) of instructions that may fault.
     pub pc_map: Vec<(u32, u64)>,
+    /// Chained jumps into this block: (end of the `jmp rel32`, its original rel32).
+    incoming: Mutex<Vec<(usize, i32)>>,
 }
 
 struct CodeCache {
@@ -92,6 +124,14 @@ pub struct Engine {
     stats: Mutex<Stats>,
     /// Words already reported under `-d unimp`.
     reported: Mutex<std::collections::HashSet<u32>>,
+    /// Held for reading while a thread runs generated code; for writing by a reset.
+    epoch: RwLock<()>,
+    /// The CPUs of all threads running on this engine (as addresses).
+    cpus: Mutex<Vec<usize>>,
+    /// The cache mapping (fixed for the engine's life; readable without a lock, e.g.
+    /// from a fault handler).
+    cache_base: usize,
+    cache_size: usize,
 }
 
 impl Drop for Engine {
@@ -157,13 +197,16 @@ impl Engine {
             chaining: !log::enabled(Item::Exec) && !log::enabled(Item::NoChain),
             stats: Mutex::new(Stats::default()),
             reported: Mutex::new(Default::default()),
+            epoch: RwLock::new(()),
+            cpus: Mutex::new(Vec::new()),
+            cache_base: base,
+            cache_size: CODE_CACHE_SIZE,
         })
     }
 
     /// The host address range of the code cache (the guest may never touch it).
     pub fn cache_range(&self) -> (usize, usize) {
-        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        (c.base, c.base + c.size)
+        (self.cache_base, self.cache_base + self.cache_size)
     }
 
     pub fn stats(&self) -> Stats {
@@ -244,6 +287,7 @@ impl Engine {
             host,
             host_len: compiled.code.len(),
             pc_map: compiled.pc_map,
+            incoming: Mutex::new(Vec::new()),
         });
         self.blocks
             .write()
@@ -277,35 +321,87 @@ impl Engine {
         }
     }
 
-    /// Drop every translation (the cache lock is held). Only valid while no other
-    /// thread is executing translated code.
+    /// Drop every translation and reuse the cache memory (the cache lock is held).
+    /// Every other thread is first made to leave translated code.
     fn flush_locked(&self, cache: &mut CodeCache) {
-        self.blocks
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        self.by_host
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        cache.used = cache.reserved;
-        cache.generation += 1;
+        let cpus = self.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for &c in &cpus {
+            raise_interrupt(c as *mut Cpu, INT_FLUSH);
+        }
+        {
+            // Every thread that was in translated code has left it once we get this.
+            let _world = self.epoch.write().unwrap_or_else(|e| e.into_inner());
+            self.blocks
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            self.by_host
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            cache.used = cache.reserved;
+            cache.generation += 1;
+        }
+        for &c in &cpus {
+            clear_interrupt(c as *mut Cpu, INT_FLUSH);
+        }
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).flushes += 1;
     }
 
-    /// Invalidate the translations covering guest range [start, end): blocks that
-    /// overlap it are removed from the map. Chained jumps into them are undone by a full
-    /// flush (the simple, always-correct way while chains are not tracked per block).
-    pub fn invalidate(&self, start: u64, end: u64) {
-        let overlaps = self
-            .blocks
-            .read()
+    /// Register a thread's CPU (so cache resets can interrupt it).
+    pub fn register_cpu(&self, cpu: *mut Cpu) {
+        self.cpus
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .any(|b| b.guest_pc < end && start < b.guest_pc + b.guest_len);
-        if overlaps {
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            self.flush_locked(&mut cache);
+            .push(cpu as usize);
+    }
+
+    /// Forget a thread's CPU (before it is freed).
+    pub fn unregister_cpu(&self, cpu: *mut Cpu) {
+        self.cpus
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|&c| c != cpu as usize);
+    }
+
+    /// Set interrupt bits on every registered CPU.
+    pub fn interrupt_all(&self, bits: u32) {
+        for &c in self.cpus.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            raise_interrupt(c as *mut Cpu, bits);
+        }
+    }
+
+    /// Invalidate the translations covering guest range [start, end): the blocks that
+    /// overlap it leave the map and every chained jump into them is pointed back at its
+    /// exit stub, so no thread enters them again. A thread already inside one finishes
+    /// that block (as a CPU finishes the instruction that raced with the write).
+    pub fn invalidate(&self, start: u64, end: u64) {
+        let dead: Vec<Arc<BlockInfo>> = {
+            let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
+            let keys: Vec<u64> = blocks
+                .values()
+                .filter(|b| b.guest_pc < end && start < b.guest_pc + b.guest_len)
+                .map(|b| b.guest_pc)
+                .collect();
+            keys.iter().filter_map(|k| blocks.remove(k)).collect()
+        };
+        if dead.is_empty() {
+            return;
+        }
+        let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for b in dead {
+            for (slot_end, rel) in b
+                .incoming
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain(..)
+            {
+                // SAFETY: `slot_end - 4` is the aligned rel32 of a chained jump inside
+                // the cache (memory is only reused after a reset, which also drops
+                // every block and so every incoming list); restoring the original
+                // displacement sends that jump back to its exit stub.
+                unsafe { std::ptr::write_volatile((slot_end - 4) as *mut i32, rel) };
+            }
         }
     }
 
@@ -322,15 +418,18 @@ impl Engine {
             let mut code;
             let mut host = block.host;
             loop {
+                let guard = self.epoch.read().unwrap_or_else(|e| e.into_inner());
                 // SAFETY: `host` is the entry of a block compiled for this engine's
-                // runtime; generated code only touches `cpu`, guest memory (through the
-                // memory lowering) and helpers, and returns an exit code.
+                // runtime and still in the cache (the epoch guard keeps a reset out);
+                // generated code only touches `cpu`, guest memory (through the memory
+                // lowering) and helpers, and returns an exit code.
                 code = unsafe { (self.enter)(cpu as *mut Cpu, host) };
+                drop(guard);
                 if code == exit::CHAIN {
                     let generation = self.generation();
                     let target = self.get_block(cpu.pc, fetch);
                     if self.chaining && generation == self.generation() {
-                        self.patch(cpu.chain_slot as usize, target.host);
+                        self.patch(cpu.chain_slot as usize, &target);
                     }
                     host = target.host;
                     continue;
@@ -348,7 +447,13 @@ impl Engine {
                 exit::UNDEFINED => return Exit::Undefined(cpu.exit_arg as u32),
                 exit::PRIVILEGED => return Exit::Privileged(cpu.exit_arg as u32),
                 exit::FETCH_FAULT => return Exit::FetchFault(cpu.exit_arg),
-                exit::INTERRUPT => return Exit::Interrupt,
+                exit::INTERRUPT => {
+                    // A cache reset only needed us out of translated code.
+                    let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH);
+                    if bits & !INT_FLUSH != 0 {
+                        return Exit::Interrupt;
+                    }
+                }
                 other => panic!("engine: generated code returned unknown exit {other}"),
             }
         }
@@ -361,19 +466,36 @@ impl Engine {
             .generation
     }
 
-    /// Point the `jmp rel32` ending at `slot_end` at `target`.
-    fn patch(&self, slot_end: usize, target: usize) {
+    /// Point the `jmp rel32` ending at `slot_end` at `target`, and remember the link so
+    /// invalidating `target` can undo it.
+    fn patch(&self, slot_end: usize, target: &BlockInfo) {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if slot_end < cache.base + 4 || slot_end > cache.base + cache.used {
-            return; // stale slot (the cache was flushed meanwhile)
+            return; // stale slot (the cache was reset meanwhile)
         }
-        let rel = target as i64 - slot_end as i64;
+        // The target may have been invalidated since we looked it up.
+        let live = self
+            .blocks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&target.guest_pc)
+            .is_some_and(|b| b.host == target.host);
+        if !live {
+            return;
+        }
+        let rel = target.host as i64 - slot_end as i64;
         let rel = i32::try_from(rel).expect("code cache larger than ±2 GiB");
         // SAFETY: `slot_end - 4` is the 4-byte-aligned rel32 field of a jump inside the
         // (RWX) cache; an aligned 4-byte store is atomic on x86-64.
-        unsafe {
-            std::ptr::write_volatile((slot_end - 4) as *mut i32, rel);
-        }
+        let old = unsafe { std::ptr::read_volatile((slot_end - 4) as *const i32) };
+        target
+            .incoming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((slot_end, old));
+        // SAFETY: as above.
+        unsafe { std::ptr::write_volatile((slot_end - 4) as *mut i32, rel) };
+        drop(cache);
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).chains += 1;
     }
 
@@ -394,11 +516,8 @@ impl Engine {
         }
     }
 
-    /// Is `host_pc` inside the code cache?
+    /// Is `host_pc` inside the code cache? (Lock-free: usable from a signal handler.)
     pub fn in_cache(&self, host_pc: usize) -> bool {
-        match self.cache.try_lock() {
-            Ok(c) => host_pc >= c.base && host_pc < c.base + c.size,
-            Err(_) => false,
-        }
+        host_pc >= self.cache_base && host_pc < self.cache_base + self.cache_size
     }
 }

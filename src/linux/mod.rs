@@ -15,6 +15,7 @@ pub mod loader;
 pub mod mm;
 pub mod procfs;
 pub mod syscall;
+pub mod thread;
 
 use std::ffi::{CString, OsString};
 use std::path::PathBuf;
@@ -88,7 +89,8 @@ pub struct Process {
     /// The guest's initial stack pointer (for /proc/self/stat).
     pub stack_start: u64,
     sigactions: Mutex<[GuestSigaction; 65]>,
-    clear_child_tid: Mutex<u64>,
+    /// Live guest threads.
+    pub threads: std::sync::atomic::AtomicUsize,
     /// ferrite's own executable, for re-executing arm64 programs on execve.
     ferrite_exe: CString,
 }
@@ -160,10 +162,7 @@ impl Process {
     }
 
     pub fn set_clear_child_tid(&self, addr: u64) {
-        *self
-            .clear_child_tid
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = addr;
+        thread::set_clear_child_tid(addr);
     }
 
     /// Read and optionally replace the guest's action for `sig` (1..=64).
@@ -177,24 +176,17 @@ impl Process {
     }
 }
 
-/// Instruction fetch for the engine: only from executable guest mappings.
+/// Instruction fetch for the engine: only from executable guest mappings. (Checked on
+/// every fetch: translation is rare, and a cached answer would go stale when the
+/// guest unmaps or reprotects code.)
 struct GuestFetch<'a> {
     process: &'a Process,
-    /// The last page found executable (a block never crosses a page).
-    page: u64,
 }
 
 impl Fetch for GuestFetch<'_> {
     fn fetch(&mut self, pc: u64) -> Option<u32> {
-        if pc & 3 != 0 {
+        if pc & 3 != 0 || !self.process.mm().is_executable(pc) {
             return None;
-        }
-        let page = pc & !(mm::PAGE - 1);
-        if page != self.page {
-            if !self.process.mm().is_executable(pc) {
-                return None;
-            }
-            self.page = page;
         }
         guest::read_val::<u32>(pc).ok()
     }
@@ -257,7 +249,8 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
         log::write(&s);
     }
 
-    let process = Process {
+    // The process lives as long as the host process: guest threads share it.
+    let process: &'static Process = Box::leak(Box::new(Process {
         engine,
         mm: Mutex::new(mmap),
         options,
@@ -266,39 +259,53 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
         auxv: loaded.auxv.clone(),
         stack_start: loaded.sp,
         sigactions: Mutex::new([GuestSigaction::default(); 65]),
-        clear_child_tid: Mutex::new(0),
+        threads: std::sync::atomic::AtomicUsize::new(1),
         ferrite_exe: std::fs::read_link("/proc/self/exe")
             .ok()
             .and_then(|p| CString::new(p.into_os_string().into_encoded_bytes()).ok())
             .unwrap_or_else(|| CString::new("/proc/self/exe").expect("literal")),
-    };
+    }));
     let mut cpu = Cpu::new();
     cpu.pc = loaded.pc;
     cpu.x[31] = loaded.sp;
-    fault::install(&process);
-    let status = run_thread(&process, &mut cpu);
-    exit_process(status)
+    fault::install(process);
+    let ending = run_thread(process, &mut cpu);
+    thread::finish(process, ending);
+    // The main thread called `exit` while other threads run on: like a kernel's
+    // zombie main thread, stay out of the way (no signals) until the last one ends
+    // the process.
+    // SAFETY: blocking every signal for this (parked) host thread only.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
+    loop {
+        // SAFETY: pause has no preconditions.
+        unsafe { libc::pause() };
+    }
 }
 
 /// How a guest thread ended.
 pub enum Ending {
+    /// `exit_group` (or a fatal error): the process ends with this status.
     Exit(i32),
+    /// The process dies by this signal.
     Signal(i32),
-}
-
-fn exit_process(e: Ending) -> ! {
-    match e {
-        Ending::Exit(status) => std::process::exit(status),
-        Ending::Signal(sig) => fault::die_by_signal(sig),
-    }
+    /// `exit`: this thread ends with this status.
+    ThreadExit(i32),
 }
 
 /// Run one guest thread until it (or the whole process) ends.
-pub fn run_thread(process: &Process, cpu: &mut Cpu) -> Ending {
-    let mut fetch = GuestFetch {
-        process,
-        page: u64::MAX,
-    };
+pub fn run_thread(process: &'static Process, cpu: &mut Cpu) -> Ending {
+    process.engine.register_cpu(cpu);
+    let ending = run_loop(process, cpu);
+    process.engine.unregister_cpu(cpu);
+    ending
+}
+
+fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
+    let mut fetch = GuestFetch { process };
     fault::set_current_cpu(cpu);
     loop {
         let exit = process.engine.run(cpu, &mut fetch);
@@ -317,7 +324,8 @@ pub fn run_thread(process: &Process, cpu: &mut Cpu) -> Ending {
                 match action {
                     Action::Continue => cpu.x[0] = r as u64,
                     Action::NoReturnValue => {}
-                    Action::ExitGroup(s) | Action::ExitThread(s) => return Ending::Exit(s & 0xff),
+                    Action::ExitGroup(s) => return Ending::Exit(s & 0xff),
+                    Action::ExitThread(s) => return Ending::ThreadExit(s & 0xff),
                 }
             }
             Exit::Brk(_) => return guest_signal(cpu, libc::SIGTRAP),

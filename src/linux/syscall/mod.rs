@@ -38,7 +38,7 @@ pub enum Action {
 /// Everything a handler may use.
 pub struct SyscallCtx<'a> {
     pub cpu: &'a mut Cpu,
-    pub process: &'a Process,
+    pub process: &'static Process,
     pub action: Action,
 }
 

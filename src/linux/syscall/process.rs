@@ -8,7 +8,7 @@
 //!   plain fork, as qemu-aarch64 does: the parent does not wait for the child's exec,
 //!   so glibc's posix_spawn cannot report an exec failure through shared memory (the
 //!   child exits with status 127 instead). Thread creation (`CLONE_VM` without
-//!   `CLONE_VFORK`) is not implemented yet and answers `-ENOSYS`.
+//!   `CLONE_VFORK`) starts a guest thread (see [`crate::linux::thread`]).
 //! - `execve` of an arm64 ELF, or of a `#!` script whose interpreter is an arm64 ELF,
 //!   re-executes ferrite itself with the same options, whether or not binfmt_misc is
 //!   registered; anything else (host binaries, host scripts) is executed natively by
@@ -27,7 +27,15 @@ pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     let vm = flags & libc::CLONE_VM as u64 != 0;
     let vfork = flags & libc::CLONE_VFORK as u64 != 0;
     if vm && !vfork {
-        return super::enosys(ctx, super::table::nr::CLONE);
+        return crate::linux::thread::spawn(
+            ctx.process,
+            ctx.cpu,
+            flags,
+            newsp,
+            parent_tid,
+            tls,
+            child_tid,
+        );
     }
     if flags & libc::CLONE_THREAD as u64 != 0 || flags & libc::CLONE_SIGHAND as u64 != 0 {
         // CLONE_THREAD/CLONE_SIGHAND require CLONE_VM (kernel: EINVAL).
