@@ -85,3 +85,46 @@ mod tests {
         assert_eq!(run(&[0x5400_0040, 0xd420_0020], &mut cpu), Exit::Brk(1));
     }
 }
+
+#[cfg(test)]
+mod invalidation_tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    struct Code(RefCell<Vec<u32>>);
+
+    impl Fetch for &Code {
+        fn fetch(&mut self, pc: u64) -> Option<u32> {
+            let i = (pc.checked_sub(CODE_BASE)? / 4) as usize;
+            self.0.borrow().get(i).copied()
+        }
+    }
+
+    /// Block A chains to block B; B is rewritten and invalidated: the chained jump
+    /// must not reach the stale translation.
+    #[test]
+    fn invalidation_unlinks_chained_jumps() {
+        let engine = Engine::new(CpuFeatures::default(), Box::new(Identity)).unwrap();
+        let code = Code(RefCell::new(vec![
+            0xd280_0021, // A: mov x1, #1
+            0x1400_0002, //    b B
+            0xd420_0020, //    brk #1 (not reached)
+            0x8b01_0000, // B: add x0, x0, x1
+            0xd420_0000 | ((END_BRK as u32) << 5),
+        ]));
+        let run = |x0: u64| {
+            let mut cpu = Cpu::new();
+            cpu.x[0] = x0;
+            cpu.pc = CODE_BASE;
+            let e = engine.run(&mut cpu, &mut &code);
+            assert_eq!(e, Exit::Brk(END_BRK));
+            cpu.x[0]
+        };
+        assert_eq!(run(0), 1);
+        assert_eq!(run(5), 6); // now A→B is chained
+        assert!(engine.stats().chains >= 1);
+        code.0.borrow_mut()[3] = 0xcb01_0000; // B: sub x0, x0, x1
+        engine.invalidate(CODE_BASE + 12, CODE_BASE + 16);
+        assert_eq!(run(10), 9, "stale translation of B ran through a chained jump");
+    }
+}
