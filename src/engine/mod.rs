@@ -23,7 +23,7 @@
 pub mod testing;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::arm64::cpu::Cpu;
@@ -31,7 +31,7 @@ use crate::arm64::decode;
 use crate::arm64::lift::{self, CpuFeatures};
 use crate::ir::opt;
 use crate::log::{self, Item};
-use crate::x64::{self, exit, MemLowering, Runtime};
+use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_ENTRIES};
 
 /// Size of the code cache. When it fills, everything is flushed and retranslated.
 pub const CODE_CACHE_SIZE: usize = 256 << 20;
@@ -132,6 +132,8 @@ pub struct Engine {
     /// from a fault handler).
     cache_base: usize,
     cache_size: usize,
+    /// Indirect-branch table read by generated code (see [`x64::JtEntry`]).
+    jump_table: Box<[JtEntry]>,
 }
 
 impl Drop for Engine {
@@ -180,6 +182,18 @@ impl Engine {
         let enter = unsafe {
             std::mem::transmute::<usize, unsafe extern "sysv64" fn(*mut Cpu, usize) -> u64>(enter)
         };
+        let jump_table: Box<[JtEntry]> = (0..JT_ENTRIES)
+            .map(|_| JtEntry {
+                pc: AtomicU64::new(u64::MAX),
+                host: AtomicU64::new(0),
+            })
+            .collect();
+        let chaining = !log::enabled(Item::Exec) && !log::enabled(Item::NoChain);
+        let jt_addr = if chaining {
+            jump_table.as_ptr() as usize
+        } else {
+            0
+        };
         Ok(Engine {
             cache: Mutex::new(CodeCache {
                 base,
@@ -191,16 +205,20 @@ impl Engine {
             blocks: RwLock::new(HashMap::new()),
             by_host: RwLock::new(BTreeMap::new()),
             enter,
-            rt: Runtime { epilogue },
+            rt: Runtime {
+                epilogue,
+                jump_table: jt_addr,
+            },
             features,
             mem,
-            chaining: !log::enabled(Item::Exec) && !log::enabled(Item::NoChain),
+            chaining,
             stats: Mutex::new(Stats::default()),
             reported: Mutex::new(Default::default()),
             epoch: RwLock::new(()),
             cpus: Mutex::new(Vec::new()),
             cache_base: base,
             cache_size: CODE_CACHE_SIZE,
+            jump_table,
         })
     }
 
@@ -341,6 +359,9 @@ impl Engine {
                 .clear();
             cache.used = cache.reserved;
             cache.generation += 1;
+            for e in self.jump_table.iter() {
+                e.pc.store(u64::MAX, Ordering::SeqCst);
+            }
         }
         for &c in &cpus {
             clear_interrupt(c as *mut Cpu, INT_FLUSH);
@@ -389,6 +410,12 @@ impl Engine {
             return;
         }
         let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for b in &dead {
+            let e = &self.jump_table[jt_index(b.guest_pc)];
+            if e.pc.load(Ordering::SeqCst) == b.guest_pc {
+                e.pc.store(u64::MAX, Ordering::SeqCst);
+            }
+        }
         for b in dead {
             for (slot_end, rel) in b
                 .incoming
@@ -437,7 +464,13 @@ impl Engine {
                 break;
             }
             match code {
-                exit::LOOKUP | exit::RESYNC => {}
+                exit::LOOKUP => {
+                    if self.chaining {
+                        let target = self.get_block(cpu.pc, fetch);
+                        self.jt_insert(&target);
+                    }
+                }
+                exit::RESYNC => {}
                 exit::IC_INVALIDATE => {
                     let line = cpu.exit_arg & !63;
                     self.invalidate(line, line + 64);
@@ -457,6 +490,24 @@ impl Engine {
                 other => panic!("engine: generated code returned unknown exit {other}"),
             }
         }
+    }
+
+    /// Publish `b` in the indirect-branch table (if it is still live).
+    fn jt_insert(&self, b: &BlockInfo) {
+        let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let live = self
+            .blocks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&b.guest_pc)
+            .is_some_and(|x| x.host == b.host);
+        if !live {
+            return;
+        }
+        let e = &self.jump_table[jt_index(b.guest_pc)];
+        e.pc.store(u64::MAX, Ordering::SeqCst);
+        e.host.store(b.host as u64, Ordering::SeqCst);
+        e.pc.store(b.guest_pc, Ordering::SeqCst);
     }
 
     fn generation(&self) -> u64 {

@@ -64,11 +64,31 @@ impl MemLowering for Identity {
     fn translate(&self, _asm: &mut Asm, _reg: u8, _size: u8, _write: bool) {}
 }
 
-/// Addresses of the shared stubs blocks jump to.
+/// Addresses of the shared stubs and tables blocks use.
 #[derive(Clone, Copy, Debug)]
 pub struct Runtime {
     /// Restores host registers and returns `rax` to the dispatcher.
     pub epilogue: usize,
+    /// The indirect-branch table ([`JT_ENTRIES`] × [`JtEntry`]), or 0 to send every
+    /// indirect branch to the dispatcher.
+    pub jump_table: usize,
+}
+
+/// Entries in the indirect-branch table (a power of two).
+pub const JT_ENTRIES: usize = 1 << 16;
+
+/// One entry of the indirect-branch table: guest PC → host code. Writers store
+/// `pc = u64::MAX` first, then `host`, then the real `pc`; x86's store order makes a
+/// reader that sees the real `pc` also see its `host`.
+#[repr(C, align(16))]
+pub struct JtEntry {
+    pub pc: std::sync::atomic::AtomicU64,
+    pub host: std::sync::atomic::AtomicU64,
+}
+
+/// The table slot for guest `pc`.
+pub fn jt_index(pc: u64) -> usize {
+    ((pc >> 2) as usize) & (JT_ENTRIES - 1)
 }
 
 /// A chainable exit in emitted code.
@@ -972,9 +992,26 @@ impl Emitter<'_> {
                 self.chain_exit(not_taken);
             }
             Term::Indirect(v, _kind) => {
-                // Return-address prediction and inline lookup come with the fast paths.
+                // Inline lookup in the indirect-branch table; a miss (or a disabled
+                // table) returns to the dispatcher, which fills the entry.
                 self.load(RAX, v);
                 let epi = self.rt.epilogue;
+                let jt = self.rt.jump_table;
+                if jt != 0 {
+                    let mask = (JT_ENTRIES - 1) as i32;
+                    dynasm!(self.asm
+                        ; .arch x64
+                        ; mov rcx, rax
+                        ; shr rcx, 2
+                        ; and ecx, mask
+                        ; shl ecx, 4
+                        ; mov rdx, QWORD jt as i64
+                        ; cmp [rdx + rcx], rax
+                        ; jne >miss
+                        ; jmp QWORD [rdx + rcx + 8]
+                        ; miss:
+                    );
+                }
                 dynasm!(self.asm
                     ; .arch x64
                     ; mov [rbp + off::PC], rax
