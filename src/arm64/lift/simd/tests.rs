@@ -1570,3 +1570,83 @@ fn fast_paths_match_reference() {
     }
     assert!(checked > 1000, "only {checked} fast-path words checked");
 }
+
+#[test]
+fn shifts_by_immediate() {
+    // sshr v0.16b, #8: all sign bits
+    assert_eq!(
+        v0(0x4f08_0420, &[(1, el(8, &[0x80, 0x7f, 0xff, 1]))]),
+        el(8, &[0xff, 0, 0xff, 0])
+    );
+    // ushr d0, d1, #64 -> 0 (and the top half cleared)
+    assert_eq!(v0(0x7f40_0420, &[(0, !0), (1, !0)]), 0);
+    // srshr v0.4s, #1 rounds: 3 -> 2, -3 -> -1, 0x7fffffff -> 0x40000000
+    let r = v0(
+        0x4f3f_2420,
+        &[(1, el(32, &[3, (-3i32) as u32 as u64, 0x7fff_ffff, 1]))],
+    );
+    assert_eq!(r, el(32, &[2, (-1i32) as u32 as u64, 0x4000_0000, 1]));
+    // ssra v0.8h, #15 accumulates the sign
+    assert_eq!(
+        v0(
+            0x4f11_1420,
+            &[(0, el(16, &[10, 10])), (1, el(16, &[0x8000, 0x7fff]))]
+        ),
+        el(16, &[9, 10])
+    );
+    // ursra d0, d1, #64: adds the rounding bit (bit 63)
+    assert_eq!(v0(0x7f40_3420, &[(0, 5), (1, 1 << 63)]), 6);
+    // sri v0.2d, #64 keeps Vd; sli v0.4s, #31
+    assert_eq!(v0(0x6f40_4420, &[(0, A), (1, B)]), A);
+    let r = v0(
+        0x6f3f_5420,
+        &[(0, el(32, &[0xffff_ffff, 0])), (1, el(32, &[1, 3]))],
+    );
+    assert_eq!(r, el(32, &[0xffff_ffff, 0x8000_0000]));
+    // shl v0.8b, #7 (Q=0 clears the top)
+    assert_eq!(
+        v0(0x0f0f_5420, &[(0, !0), (1, el(8, &[1, 3, 2]))]),
+        el(8, &[0x80, 0x80, 0])
+    );
+    // sqshlu v0.8h, #4: negative -> 0, overflow -> 0xffff, both set QC
+    let (r, q) = v0q(0x6f14_6420, &[(1, el(16, &[0xffff, 0x1000, 0x0fff]))]);
+    assert_eq!((r, q), (el(16, &[0, 0xffff, 0xfff0]), true));
+    // uqshl s0, s1, #31; sqshl b0, b1, #1
+    assert_eq!(v0q(0x7f3f_7420, &[(1, 2)]), (0xffff_ffff, true));
+    assert_eq!(v0q(0x5f09_7420, &[(1, 0xc0)]), (0x80, false));
+    assert_eq!(v0q(0x5f09_7420, &[(1, 0xbf)]), (0x80, true));
+    // sqshrn v0.8b, v1.8h, #8
+    let (r, q) = v0q(
+        0x0f08_9420,
+        &[(1, el(16, &[0x7fff, 0x8000, 0x1234, 0xff00]))],
+    );
+    assert_eq!((r, q), (el(8, &[0x7f, 0x80, 0x12, 0xff]), false));
+    // uqrshrn h0, s1, #16: rounding up to 0x10000 saturates
+    assert_eq!(v0q(0x7f10_9c20, &[(1, 0xffff_8000)]), (0xffff, true));
+    // sqrshrun2 v0.8h, v1.4s, #1 keeps the low half
+    let (r, q) = v0q(
+        0x6f1f_8c20,
+        &[
+            (0, 7),
+            (1, el(32, &[(-4i32) as u32 as u64, 5, 0x2_0000, 0x1_fffd])),
+        ],
+    );
+    assert_eq!((r, q), (7 | (el(16, &[0, 3, 0xffff, 0xffff]) << 64), true));
+    // rshrn v0.2s, v1.2d, #32
+    assert_eq!(
+        v0(0x0f20_8c20, &[(1, el(64, &[0x1_8000_0000, 0x7fff_ffff]))]),
+        el(32, &[2, 0])
+    );
+    // ushll2 v0.2d, v1.4s, #31; sxtl v0.8h, v1.8b
+    let r = v0(0x6f3f_a420, &[(1, el(32, &[0, 0, 0xffff_ffff, 1]))]);
+    assert_eq!(r, el(64, &[0xffff_ffffu64 << 31, 1 << 31]));
+    assert_eq!(
+        v0(0x0f08_a420, &[(1, el(8, &[0x80, 0x7f]))]),
+        el(16, &[0xff80, 0x7f])
+    );
+    assert_eq!(dis(0x0f08_a420), "sxtl v0.8h, v1.8b");
+    assert_eq!(dis(0x7f40_0420), "ushr d0, d1, #64");
+    undefined(0x0f40_0420); // sshr .1d (Q=0 with immh=1xxx)
+    undefined(0x5f08_0420); // scalar sshr of a byte
+    undefined(0x0f40_8420); // shrn from .2d (immh=1xxx)
+}
