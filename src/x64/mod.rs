@@ -172,6 +172,114 @@ const fn cond_table() -> [u16; 16] {
 
 pub const COND_TABLE: [u16; 16] = cond_table();
 
+/// An x86 condition code (for `setcc`/`jcc`), or a constant outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum X86Cond {
+    O,
+    No,
+    B,
+    Ae,
+    E,
+    Ne,
+    Be,
+    A,
+    S,
+    Ns,
+    L,
+    Ge,
+    Le,
+    G,
+    Always,
+    Never,
+}
+
+/// The x86 condition that, right after the x86 instruction emitted for `op`, says
+/// whether Arm condition `cc` holds for the Arm flags of `op` — when there is one.
+fn x86_cond(op: FlagOp, cc: u8) -> Option<X86Cond> {
+    use X86Cond::*;
+    let c = match op {
+        // cmp: x86 CF is a borrow, Arm C its inverse.
+        FlagOp::Sub => match cc {
+            0 => E,
+            1 => Ne,
+            2 => Ae,
+            3 => B,
+            4 => S,
+            5 => Ns,
+            6 => O,
+            7 => No,
+            8 => A,
+            9 => Be,
+            10 => Ge,
+            11 => L,
+            12 => G,
+            13 => Le,
+            _ => Always,
+        },
+        // add: x86 CF is Arm C; HI/LS (C and Z together) have no single x86 code.
+        FlagOp::Add => match cc {
+            0 => E,
+            1 => Ne,
+            2 => B,
+            3 => Ae,
+            4 => S,
+            5 => Ns,
+            6 => O,
+            7 => No,
+            10 => Ge,
+            11 => L,
+            12 => G,
+            13 => Le,
+            14 | 15 => Always,
+            _ => return None,
+        },
+        // test: C = V = 0.
+        FlagOp::Logic => match cc {
+            0 => E,
+            1 => Ne,
+            2 => Never,
+            3 => Always,
+            4 => S,
+            5 => Ns,
+            6 => Never,
+            7 => Always,
+            8 => Never,
+            9 => Always,
+            10 => Ns,
+            11 => S,
+            12 => G,
+            13 => Le,
+            _ => Always,
+        },
+        FlagOp::Adc | FlagOp::Sbc => return None,
+    };
+    Some(c)
+}
+
+impl X86Cond {
+    fn not(self) -> X86Cond {
+        use X86Cond::*;
+        match self {
+            O => No,
+            No => O,
+            B => Ae,
+            Ae => B,
+            E => Ne,
+            Ne => E,
+            Be => A,
+            A => Be,
+            S => Ns,
+            Ns => S,
+            L => Ge,
+            Ge => L,
+            Le => G,
+            G => Le,
+            Always => Never,
+            Never => Always,
+        }
+    }
+}
+
 struct Emitter<'a> {
     asm: Asm,
     block: &'a Block,
@@ -188,6 +296,11 @@ struct Emitter<'a> {
     cur_pc: u64,
     /// Stubs to emit after the block body: (label, target pc).
     chain_stubs: Vec<(DynamicLabel, DynamicLabel, u64)>,
+    /// `Flags` values that are never materialised: their only readers (SetNzcv and
+    /// Cond) redo the x86 flag operation on the original operands.
+    fused: Vec<bool>,
+    /// The `Cond` value folded into the terminating branch (`cmp` + `jcc`).
+    branch_cond: Option<usize>,
 }
 
 /// Compile `block` for placement at host address `base`.
@@ -203,6 +316,47 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         Term::Indirect(v, _) => last_use[v.0 as usize] = term_use,
         _ => {}
     }
+    // Flag fusion: find Flags values read only by SetNzcv/Cond, and a Cond read only by
+    // the terminating branch; keep their operands alive until those readers.
+    let mut uses: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (i, inst) in block.insts.iter().enumerate() {
+        inst.op.for_each_arg(|a| uses[a.0 as usize].push(i as u32));
+    }
+    if let Term::Branch { cond, .. } = &block.term {
+        uses[cond.0 as usize].push(term_use);
+    }
+    let mut fused = vec![false; n];
+    for (i, inst) in block.insts.iter().enumerate() {
+        if let Op::Flags(..) = inst.op {
+            let ok = !uses[i].is_empty()
+                && uses[i].iter().all(|&u| {
+                    (u as usize) < n
+                        && matches!(block.insts[u as usize].op, Op::SetNzcv(_) | Op::Cond(..))
+                });
+            if ok {
+                fused[i] = true;
+                let end = *uses[i].iter().max().unwrap();
+                inst.op.for_each_arg(|a| {
+                    let l = &mut last_use[a.0 as usize];
+                    *l = (*l).max(end);
+                });
+            }
+        }
+    }
+    let mut branch_cond = None;
+    if let Term::Branch { cond, .. } = &block.term {
+        let k = cond.0 as usize;
+        if let Op::Cond(cc, f) = block.insts[k].op {
+            if let Op::Flags(fop, ..) = block.insts[f.0 as usize].op {
+                if fused[f.0 as usize] && uses[k] == [term_use] && x86_cond(fop, cc).is_some() {
+                    branch_cond = Some(k);
+                    block.insts[f.0 as usize].op.for_each_arg(|a| {
+                        last_use[a.0 as usize] = term_use;
+                    });
+                }
+            }
+        }
+    }
     let mut e = Emitter {
         asm: Asm::new(base),
         block,
@@ -217,6 +371,8 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         pc_map: Vec::new(),
         cur_pc: block.pc,
         chain_stubs: Vec::new(),
+        fused,
+        branch_cond,
     };
     e.prologue();
     for i in 0..n {
@@ -392,6 +548,32 @@ impl Emitter<'_> {
             }
             _ => {}
         }
+        match op {
+            Op::Flags(..) if self.fused[i] => return,
+            Op::Cond(..) if self.branch_cond == Some(i) => return,
+            Op::SetNzcv(f) if self.fused[f.0 as usize] => {
+                let fop = self.load_flag_operands(f, i);
+                self.flags(fop.0, fop.1);
+                dynasm!(self.asm ; .arch x64 ; mov [rbp + off::NZCV], rax);
+                return;
+            }
+            Op::Cond(cc, f) if self.fused[f.0 as usize] => {
+                let (fop, w) = self.load_flag_operands(f, i);
+                match x86_cond(fop, cc) {
+                    Some(xc) => {
+                        self.flag_op(fop, w);
+                        self.setcc(xc);
+                    }
+                    None => {
+                        self.flags(fop, w);
+                        self.cond_from_packed(cc);
+                    }
+                }
+                self.def_rax(i);
+                return;
+            }
+            _ => {}
+        }
         if let Op::Bin(bop, w, a, b) = op {
             if let Loc::Const(c) = self.loc[b.0 as usize] {
                 if self.bin_imm(bop, w, a, c) {
@@ -454,15 +636,7 @@ impl Emitter<'_> {
                 self.def_rax(i);
             }
             Op::Cond(cc, _) => {
-                let t = COND_TABLE[cc as usize] as i32;
-                dynasm!(self.asm
-                    ; .arch x64
-                    ; shr eax, 28
-                    ; mov ecx, t
-                    ; bt ecx, eax
-                    ; setc al
-                    ; movzx eax, al
-                );
+                self.cond_from_packed(cc);
                 self.def_rax(i);
             }
             Op::Select(..) => {
@@ -856,11 +1030,28 @@ impl Emitter<'_> {
         }
     }
 
-    /// rax = a, rcx = b, rdx = carry: leave Arm NZCV (bits 31..28) in eax.
-    fn flags(&mut self, op: FlagOp, w: W) {
+    /// Load the operands of fused flags value `f` (rax, rcx, rdx) and free those whose
+    /// last reader is instruction `i`. Returns the flag operation and width.
+    fn load_flag_operands(&mut self, f: Val, i: usize) -> (FlagOp, W) {
+        let Op::Flags(fop, w, a, b, c) = self.block.insts[f.0 as usize].op else {
+            unreachable!("fused value is not a Flags op")
+        };
+        self.load(RAX, a);
+        self.load(RCX, b);
+        if matches!(fop, FlagOp::Adc | FlagOp::Sbc) {
+            self.load(RDX, c);
+        }
+        for v in [a, b, c] {
+            if self.last_use[v.0 as usize] == i as u32 {
+                self.release(v);
+            }
+        }
+        (fop, w)
+    }
+
+    /// The x86 instruction whose flags correspond to `op` (operands in rax, rcx, rdx).
+    fn flag_op(&mut self, op: FlagOp, w: W) {
         let w64 = w == W::W64;
-        // Does x86 CF mean "borrow" (Arm C is its inverse)?
-        let inv_c = matches!(op, FlagOp::Sub | FlagOp::Sbc);
         match (op, w64) {
             (FlagOp::Add, true) => dynasm!(self.asm ; .arch x64 ; add rax, rcx),
             (FlagOp::Add, false) => dynasm!(self.asm ; .arch x64 ; add eax, ecx),
@@ -873,6 +1064,73 @@ impl Emitter<'_> {
             (FlagOp::Logic, true) => dynasm!(self.asm ; .arch x64 ; test rax, rax),
             (FlagOp::Logic, false) => dynasm!(self.asm ; .arch x64 ; test eax, eax),
         }
+    }
+
+    /// eax = 1 if `c` holds for the current x86 flags, else 0.
+    fn setcc(&mut self, c: X86Cond) {
+        use X86Cond::*;
+        match c {
+            O => dynasm!(self.asm ; .arch x64 ; seto al),
+            No => dynasm!(self.asm ; .arch x64 ; setno al),
+            B => dynasm!(self.asm ; .arch x64 ; setb al),
+            Ae => dynasm!(self.asm ; .arch x64 ; setae al),
+            E => dynasm!(self.asm ; .arch x64 ; sete al),
+            Ne => dynasm!(self.asm ; .arch x64 ; setne al),
+            Be => dynasm!(self.asm ; .arch x64 ; setbe al),
+            A => dynasm!(self.asm ; .arch x64 ; seta al),
+            S => dynasm!(self.asm ; .arch x64 ; sets al),
+            Ns => dynasm!(self.asm ; .arch x64 ; setns al),
+            L => dynasm!(self.asm ; .arch x64 ; setl al),
+            Ge => dynasm!(self.asm ; .arch x64 ; setge al),
+            Le => dynasm!(self.asm ; .arch x64 ; setle al),
+            G => dynasm!(self.asm ; .arch x64 ; setg al),
+            Always => dynasm!(self.asm ; .arch x64 ; mov al, 1),
+            Never => dynasm!(self.asm ; .arch x64 ; mov al, 0),
+        }
+        dynasm!(self.asm ; .arch x64 ; movzx eax, al);
+    }
+
+    /// Jump to `l` if `c` holds for the current x86 flags.
+    fn jcc(&mut self, c: X86Cond, l: DynamicLabel) {
+        use X86Cond::*;
+        match c {
+            O => dynasm!(self.asm ; .arch x64 ; jo =>l),
+            No => dynasm!(self.asm ; .arch x64 ; jno =>l),
+            B => dynasm!(self.asm ; .arch x64 ; jb =>l),
+            Ae => dynasm!(self.asm ; .arch x64 ; jae =>l),
+            E => dynasm!(self.asm ; .arch x64 ; je =>l),
+            Ne => dynasm!(self.asm ; .arch x64 ; jne =>l),
+            Be => dynasm!(self.asm ; .arch x64 ; jbe =>l),
+            A => dynasm!(self.asm ; .arch x64 ; ja =>l),
+            S => dynasm!(self.asm ; .arch x64 ; js =>l),
+            Ns => dynasm!(self.asm ; .arch x64 ; jns =>l),
+            L => dynasm!(self.asm ; .arch x64 ; jl =>l),
+            Ge => dynasm!(self.asm ; .arch x64 ; jge =>l),
+            Le => dynasm!(self.asm ; .arch x64 ; jle =>l),
+            G => dynasm!(self.asm ; .arch x64 ; jg =>l),
+            Always => dynasm!(self.asm ; .arch x64 ; jmp =>l),
+            Never => {}
+        }
+    }
+
+    /// eax = packed NZCV in, 0/1 out: does condition `cc` hold?
+    fn cond_from_packed(&mut self, cc: u8) {
+        let t = COND_TABLE[cc as usize] as i32;
+        dynasm!(self.asm
+            ; .arch x64
+            ; shr eax, 28
+            ; mov ecx, t
+            ; bt ecx, eax
+            ; setc al
+            ; movzx eax, al
+        );
+    }
+
+    /// rax = a, rcx = b, rdx = carry: leave Arm NZCV (bits 31..28) in eax.
+    fn flags(&mut self, op: FlagOp, w: W) {
+        // Does x86 CF mean "borrow" (Arm C is its inverse)?
+        let inv_c = matches!(op, FlagOp::Sub | FlagOp::Sbc);
+        self.flag_op(op, w);
         // Pack: ah = SF ZF 0 AF 0 PF 1 CF; al = OF.
         dynasm!(self.asm
             ; .arch x64
@@ -980,13 +1238,26 @@ impl Emitter<'_> {
                 taken,
                 not_taken,
             } => {
-                self.load(RAX, cond);
                 let nt = self.asm.new_dynamic_label();
-                dynasm!(self.asm
-                    ; .arch x64
-                    ; test rax, rax
-                    ; jz =>nt
-                );
+                match self.branch_cond {
+                    Some(k) => {
+                        let Op::Cond(cc, f) = self.block.insts[k].op else {
+                            unreachable!()
+                        };
+                        let (fop, w) = self.load_flag_operands(f, self.block.insts.len());
+                        let xc = x86_cond(fop, cc).expect("checked when fusing");
+                        self.flag_op(fop, w);
+                        self.jcc(xc.not(), nt);
+                    }
+                    None => {
+                        self.load(RAX, cond);
+                        dynasm!(self.asm
+                            ; .arch x64
+                            ; test rax, rax
+                            ; jz =>nt
+                        );
+                    }
+                }
                 self.chain_exit(taken);
                 dynasm!(self.asm ; .arch x64 ; =>nt);
                 self.chain_exit(not_taken);
@@ -1105,5 +1376,93 @@ mod tests {
         // AL and NV always
         assert_eq!(COND_TABLE[14], 0xffff);
         assert_eq!(COND_TABLE[15], 0xffff);
+    }
+}
+
+#[cfg(test)]
+mod fusion_tests {
+    use super::COND_TABLE;
+    use crate::arm64::cpu::Cpu;
+    use crate::engine::testing::{run, END_BRK};
+    use crate::engine::Exit;
+
+    /// Arm NZCV (as a 4-bit N=8 Z=4 C=2 V=1 value) of `a op b` at `bits` width.
+    fn reference(op: u8, a: u64, b: u64, bits: u32) -> u16 {
+        let m = if bits == 64 { u64::MAX } else { 0xffff_ffff };
+        let (a, b) = (a & m, b & m);
+        let sign = 1u64 << (bits - 1);
+        let (r, c, v) = match op {
+            // cmp: a + !b + 1
+            0 => {
+                let r = a.wrapping_sub(b) & m;
+                (r, a >= b, ((a ^ b) & (a ^ r) & sign) != 0)
+            }
+            // cmn: a + b
+            1 => {
+                let wide = a as u128 + b as u128;
+                let r = (wide as u64) & m;
+                (r, wide > m as u128, (!(a ^ b) & (a ^ r) & sign) != 0)
+            }
+            // tst: a & b
+            _ => (a & b, false, false),
+        };
+        let n = r & sign != 0;
+        ((n as u16) << 3) | (((r == 0) as u16) << 2) | ((c as u16) << 1) | v as u16
+    }
+
+    #[test]
+    fn fused_compare_branch_and_cset_match_reference() {
+        let vals: [u64; 9] = [
+            0,
+            1,
+            2,
+            0x7fff_ffff,
+            0x8000_0000,
+            0xffff_ffff,
+            0x7fff_ffff_ffff_ffff,
+            0x8000_0000_0000_0000,
+            u64::MAX,
+        ];
+        // (op, 64-bit word, 32-bit word) for cmp, cmn, tst x1/w1 with x2/w2.
+        let ops: [(u8, u32, u32); 3] = [
+            (0, 0xeb02_003f, 0x6b02_003f),
+            (1, 0xab02_003f, 0x2b02_003f),
+            (2, 0xea02_003f, 0x6a02_003f),
+        ];
+        for (op, w64, w32) in ops {
+            for (word, bits) in [(w64, 64), (w32, 32)] {
+                for &a in &vals {
+                    for &b in &vals {
+                        let f = reference(op, a, b, bits);
+                        for cc in 0u32..14 {
+                            let want = COND_TABLE[cc as usize] >> f & 1 == 1;
+                            // Fused compare + conditional branch.
+                            let mut cpu = Cpu::new();
+                            cpu.x[1] = a;
+                            cpu.x[2] = b;
+                            let e = run(&[word, 0x5400_0040 | cc, 0xd420_0020], &mut cpu);
+                            let taken = e == Exit::Brk(END_BRK);
+                            assert_eq!(
+                                taken, want,
+                                "b.{cc} after op {op}/{bits} a={a:#x} b={b:#x}"
+                            );
+                            // Fused compare + cset (materialised condition) + NZCV.
+                            let mut cpu = Cpu::new();
+                            cpu.x[1] = a;
+                            cpu.x[2] = b;
+                            let cset = 0x9a9f_07e0 | ((cc ^ 1) << 12);
+                            let e = run(&[word, cset], &mut cpu);
+                            assert_eq!(e, Exit::Brk(END_BRK));
+                            assert_eq!(
+                                cpu.x[0] == 1,
+                                want,
+                                "cset {cc} after op {op}/{bits} a={a:#x} b={b:#x}"
+                            );
+                            assert_eq!(cpu.nzcv >> 28, f as u64, "nzcv after op {op}/{bits}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
