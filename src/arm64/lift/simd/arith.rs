@@ -279,7 +279,8 @@ fn diff_check(w: u32) -> Result<(), LiftError> {
     let f = F::new(w);
     undef_if(match bits(w, 15, 12) {
         0b1001 | 0b1011 | 0b1101 => f.u == 1 || f.size == 0 || f.size == 3,
-        0b1110 => f.u == 1 || f.size != 0,
+        // PMULL: 8-bit, or 64-bit (FEAT_PMULL)
+        0b1110 => f.u == 1 || (f.size != 0 && f.size != 3),
         0b1111 => true,
         _ => f.size == 3,
     })
@@ -294,7 +295,10 @@ fn exec_diff(cpu: &mut Cpu, w: u32) {
     let off = f.q as usize * n;
     let s = f.signed();
     let mut qc = false;
-    let r = if opc == 0b0100 || opc == 0b0110 {
+    let r = if opc == 0b1110 && f.size == 3 {
+        // PMULL/PMULL2 with 64-bit elements: one 128-bit product.
+        elem::pmul(get(a, 64, f.q as usize), get(b, 64, f.q as usize))
+    } else if opc == 0b0100 || opc == 0b0110 {
         // ADDHN/RADDHN/SUBHN/RSUBHN: high halves of double-width sums.
         let mut lo = 0u128;
         for e in 0..n {
@@ -363,6 +367,15 @@ pub fn dis_diff(w: u32, _pc: u64) -> String {
         .copied()
         .unwrap_or("?");
     let two = if f.q == 1 { "2" } else { "" };
+    if f.size == 3 {
+        let t = if f.q == 1 { "2d" } else { "1d" };
+        return format!(
+            "{name}{two} v{}.1q, {}, {}",
+            f.rd,
+            dis::v(f.rn, t),
+            dis::v(f.rm, t)
+        );
+    }
     let (narrow, wide) = (dis::arr(f.size, f.q), dis::arr(f.size + 1, 1));
     let (d, n, m) = match opc {
         0b0001 | 0b0011 => (wide, wide, narrow),

@@ -20,6 +20,7 @@
 
 pub mod arith;
 pub mod copy;
+pub mod crypto;
 pub mod dis;
 pub mod elem;
 pub mod fast;
@@ -256,6 +257,7 @@ const PARTS: &[&[Encoding]] = &[
     FP_ROWS,
     FP_FIXED_ROWS,
     FP_FIXED_SCALAR_ROWS,
+    CRYPTO_ROWS,
 ];
 static ALL: [Encoding; total(PARTS)] = join(PARTS);
 
@@ -605,6 +607,26 @@ const FP_FIXED_SCALAR_ROWS: &[Encoding] = shift_rows!(fpv::lift_fixed_scalar, fp
     "FCVTZS (scalar SIMD, fixed-point)" "0" "11111" ["1xxx" "01xx"]
     "FCVTZU (scalar SIMD, fixed-point)" "1" "11111" ["1xxx" "01xx"]
 );
+
+// ---- cryptographic extension ----
+const C: Class = Class::Crypto;
+#[rustfmt::skip]
+const CRYPTO_ROWS: &[Encoding] = &[
+    Encoding::new("AESE", "01001110_00101000_010010xx_xxxxxxxx", C, crypto::lift_aes, crypto::dis_aes),
+    Encoding::new("AESD", "01001110_00101000_010110xx_xxxxxxxx", C, crypto::lift_aes, crypto::dis_aes),
+    Encoding::new("AESMC", "01001110_00101000_011010xx_xxxxxxxx", C, crypto::lift_aes, crypto::dis_aes),
+    Encoding::new("AESIMC", "01001110_00101000_011110xx_xxxxxxxx", C, crypto::lift_aes, crypto::dis_aes),
+    Encoding::new("SHA1C", "01011110_000xxxxx_000000xx_xxxxxxxx", C, crypto::lift_sha3, crypto::dis_sha3),
+    Encoding::new("SHA1P", "01011110_000xxxxx_000100xx_xxxxxxxx", C, crypto::lift_sha3, crypto::dis_sha3),
+    Encoding::new("SHA1M", "01011110_000xxxxx_001000xx_xxxxxxxx", C, crypto::lift_sha3, crypto::dis_sha3),
+    Encoding::new("SHA1SU0", "01011110_000xxxxx_001100xx_xxxxxxxx", C, crypto::lift_sha3, crypto::dis_sha3),
+    Encoding::new("SHA256H", "01011110_000xxxxx_010000xx_xxxxxxxx", C, crypto::lift_sha3, crypto::dis_sha3),
+    Encoding::new("SHA256H2", "01011110_000xxxxx_010100xx_xxxxxxxx", C, crypto::lift_sha3, crypto::dis_sha3),
+    Encoding::new("SHA256SU1", "01011110_000xxxxx_011000xx_xxxxxxxx", C, crypto::lift_sha3, crypto::dis_sha3),
+    Encoding::new("SHA1H", "01011110_00101000_000010xx_xxxxxxxx", C, crypto::lift_sha2, crypto::dis_sha2),
+    Encoding::new("SHA1SU1", "01011110_00101000_000110xx_xxxxxxxx", C, crypto::lift_sha2, crypto::dis_sha2),
+    Encoding::new("SHA256SU0", "01011110_00101000_001010xx_xxxxxxxx", C, crypto::lift_sha2, crypto::dis_sha2),
+];
 
 #[cfg(test)]
 mod tests;

@@ -1650,3 +1650,49 @@ fn shifts_by_immediate() {
     undefined(0x5f08_0420); // scalar sshr of a byte
     undefined(0x0f40_8420); // shrn from .2d (immh=1xxx)
 }
+
+/// AES-128 of the FIPS-197 appendix C.1 vector with AESE/AESMC (round keys expanded
+/// here), and the SHA/PMULL encodings' disassembly.
+#[test]
+fn crypto_aes_fips197() {
+    let key: [u8; 16] = std::array::from_fn(|i| i as u8);
+    let mut rk = vec![key];
+    let mut rcon = 1u8;
+    for _ in 0..10 {
+        let p = *rk.last().unwrap();
+        let mut t = [p[13], p[14], p[15], p[12]].map(|b| crypto::SBOX[b as usize]);
+        t[0] ^= rcon;
+        rcon = (rcon << 1) ^ if rcon & 0x80 != 0 { 0x1b } else { 0 };
+        let mut n = [0u8; 16];
+        for i in 0..16 {
+            n[i] = p[i] ^ if i < 4 { t[i] } else { n[i - 4] };
+        }
+        rk.push(n);
+    }
+    let mut c = cpu();
+    c.v[0] = VReg::from_bytes(std::array::from_fn(|i| (i as u8) * 0x11));
+    for (i, k) in rk.iter().enumerate() {
+        c.v[i + 1] = VReg::from_bytes(*k);
+    }
+    let mut words = Vec::new();
+    for r in 0..10u32 {
+        words.push(0x4e28_4800 | ((r + 1) << 5)); // aese v0.16b, v(r+1).16b
+        if r < 9 {
+            words.push(0x4e28_6800); // aesmc v0.16b, v0.16b
+        }
+    }
+    words.push(0x6e2b_1c00); // eor v0.16b, v0.16b, v11.16b
+    run_ok(&words, &mut c);
+    let want = [
+        0x69, 0xc4, 0xe0, 0xd8, 0x6a, 0x7b, 0x04, 0x30, 0xd8, 0xcd, 0xb7, 0x80, 0x70, 0xb4, 0xc5,
+        0x5a,
+    ];
+    assert_eq!(c.v[0].bytes(), want);
+    assert_eq!(dis(0x4e28_4820), "aese v0.16b, v1.16b");
+    assert_eq!(dis(0x5e02_0020), "sha1c q0, s1, v2.4s");
+    assert_eq!(dis(0x5e28_2820), "sha256su0 v0.4s, v1.4s");
+    assert_eq!(dis(0x4ee2_e020), "pmull2 v0.1q, v1.2d, v2.2d");
+    // pmull v0.1q, v1.1d, v2.1d
+    assert_eq!(v0(0x0ee2_e020, &[(1, 0b11), (2, 0b11)]), 0b101);
+    assert_eq!(v0(0x0ee2_e020, &[(1, 1 << 63), (2, 1 << 63)]), 1 << 126);
+}
