@@ -185,10 +185,14 @@ struct GuestFetch<'a> {
 
 impl Fetch for GuestFetch<'_> {
     fn fetch(&mut self, pc: u64) -> Option<u32> {
-        if pc & 3 != 0 || !self.process.mm().is_executable(pc) {
+        let mm = self.process.mm();
+        if pc & 3 != 0 || !mm.is_executable(pc) {
             return None;
         }
-        guest::read_val::<u32>(pc).ok()
+        // SAFETY: `pc` is 4-byte aligned inside a guest mapping with PROT_EXEC (which is
+        // readable on x86-64), and the guest cannot unmap it while we hold the memory
+        // map lock (its munmap/mprotect/mremap go through the same lock).
+        Some(unsafe { std::ptr::read_volatile(pc as *const u32) })
     }
 }
 
