@@ -164,6 +164,9 @@ word_helper!(h_same, exec_same);
 
 pub fn lift_same(l: &mut Lifter, w: u32) -> Lifted {
     same_check(w)?;
+    if bits(w, 15, 11) == 0b10000 {
+        return super::inline::add_sub(l, w);
+    }
     if let Some((name, f)) = super::fast::same(w) {
         return call_word(l, name, f, w);
     }
@@ -228,6 +231,9 @@ word_helper!(h_same_scalar, exec_same_scalar);
 
 pub fn lift_same_scalar(l: &mut Lifter, w: u32) -> Lifted {
     same_scalar_check(w)?;
+    if bits(w, 15, 11) == 0b10000 {
+        return super::inline::add_sub_scalar(l, w);
+    }
     call_word(l, "simd_3same_scalar", h_same_scalar, w)
 }
 
@@ -709,15 +715,8 @@ pub fn dis_across(w: u32, _pc: u64) -> String {
     )
 }
 
-fn exec_addp_scalar(cpu: &mut Cpu, w: u32) {
-    let f = F::new(w);
-    let a = vget(cpu, f.rn);
-    vset(cpu, f.rd, (a as u64).wrapping_add((a >> 64) as u64) as u128);
-}
-word_helper!(h_addp_scalar, exec_addp_scalar);
-
 pub fn lift_addp_scalar(l: &mut Lifter, w: u32) -> Lifted {
-    call_word(l, "simd_addp_scalar", h_addp_scalar, w)
+    super::inline::addp_scalar(l, w)
 }
 
 pub fn dis_addp_scalar(w: u32, _pc: u64) -> String {

@@ -25,6 +25,7 @@ pub mod dis;
 pub mod elem;
 pub mod fast;
 pub mod fpv;
+pub mod inline;
 pub mod mem;
 pub mod perm;
 pub mod shift;

@@ -147,6 +147,9 @@ word_helper!(h_vector, exec_vector);
 
 pub fn lift_vector(l: &mut Lifter, w: u32) -> Lifted {
     vector_check(w)?;
+    if let Some(r) = super::inline::shift_vector(l, w) {
+        return r;
+    }
     if let Some((name, f)) = super::fast::shift(w) {
         return call_word(l, name, f, w);
     }
@@ -257,6 +260,9 @@ word_helper!(h_scalar, exec_scalar);
 
 pub fn lift_scalar(l: &mut Lifter, w: u32) -> Lifted {
     scalar_check(w)?;
+    if let Some(r) = super::inline::shift_scalar(l, w) {
+        return r;
+    }
     call_word(l, "simd_shift_imm_scalar", h_scalar, w)
 }
 
