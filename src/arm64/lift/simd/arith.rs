@@ -53,6 +53,11 @@ impl F {
     }
 }
 
+/// The `U` bit.
+fn f_u(w: u32) -> u32 {
+    bit(w, 29)
+}
+
 fn ones(b: bool, esize: u32) -> u64 {
     if b {
         mask(esize)
@@ -164,8 +169,10 @@ word_helper!(h_same, exec_same);
 
 pub fn lift_same(l: &mut Lifter, w: u32) -> Lifted {
     same_check(w)?;
-    if bits(w, 15, 11) == 0b10000 {
-        return super::inline::add_sub(l, w);
+    match bits(w, 15, 11) {
+        0b10000 => return super::inline::add_sub(l, w),
+        0b10001 => return super::inline::cmeq_cmtst(l, w, false),
+        _ => {}
     }
     if let Some((name, f)) = super::fast::same(w) {
         return call_word(l, name, f, w);
@@ -231,8 +238,10 @@ word_helper!(h_same_scalar, exec_same_scalar);
 
 pub fn lift_same_scalar(l: &mut Lifter, w: u32) -> Lifted {
     same_scalar_check(w)?;
-    if bits(w, 15, 11) == 0b10000 {
-        return super::inline::add_sub_scalar(l, w);
+    match bits(w, 15, 11) {
+        0b10000 => return super::inline::add_sub_scalar(l, w),
+        0b10001 => return super::inline::cmeq_cmtst(l, w, true),
+        _ => {}
     }
     call_word(l, "simd_3same_scalar", h_same_scalar, w)
 }
@@ -556,6 +565,9 @@ word_helper!(h_misc, exec_misc);
 
 pub fn lift_misc(l: &mut Lifter, w: u32) -> Lifted {
     misc_check(w)?;
+    if (f_u(w), bits(w, 16, 12)) == (0, 0b01001) {
+        return super::inline::cmeq_zero(l, w, false);
+    }
     if let Some((name, f)) = super::fast::misc(w) {
         return call_word(l, name, f, w);
     }
@@ -655,6 +667,9 @@ word_helper!(h_misc_scalar, exec_misc_scalar);
 
 pub fn lift_misc_scalar(l: &mut Lifter, w: u32) -> Lifted {
     misc_scalar_check(w)?;
+    if (f_u(w), bits(w, 16, 12)) == (0, 0b01001) {
+        return super::inline::cmeq_zero(l, w, true);
+    }
     call_word(l, "simd_2misc_scalar", h_misc_scalar, w)
 }
 

@@ -1,7 +1,8 @@
-//! Inline IR (no helper call) for the simplest lane arithmetic: ADD/SUB (vector, any
-//! element size, and scalar D) computed SWAR-style on 64-bit lanes, ADDP (scalar), and
-//! SHL/USHR (any element size) and SSHR (64-bit elements) by immediate, vector and
-//! scalar D. The lifters of the other modules call these after validating the word.
+//! Inline IR (no helper call) for the simplest lane arithmetic, computed SWAR-style on
+//! 64-bit lanes: ADD/SUB (vector, any element size, and scalar D), ADDP (scalar),
+//! CMEQ/CMTST (register) and CMEQ (zero) of any element size, and SHL/USHR (any
+//! element size) and SSHR (64-bit elements) by immediate, vector and scalar D. The
+//! lifters of the other modules call these after validating the word.
 
 use super::copy::write;
 use crate::arm64::lift::{bit, bits, Flow, Lifted, Lifter};
@@ -166,4 +167,63 @@ pub fn shift_scalar(l: &mut Lifter, w: u32) -> Option<Lifted> {
     let r = lane_shift(l, kind, 64, n, x);
     write(l, bits(w, 4, 0), r, None);
     Some(Ok(Flow::Next))
+}
+
+/// All-ones in every `esize`-bit element of a lane whose value `t` is zero (`zero`) or
+/// non-zero (`!zero`).
+fn lane_mask_zero(l: &mut Lifter, esize: u32, t: Val, zero: bool) -> Val {
+    let h = l.konst(high_bits(esize));
+    let low = l.konst(!high_bits(esize));
+    // High bit of (t & L) + L | t is set iff the element is non-zero.
+    let tl = l.b.and(W::W64, t, low);
+    let u = l.b.add(W::W64, tl, low);
+    let v = l.b.or(W::W64, u, t);
+    let hb = if zero {
+        l.b.bin(BinOp::AndNot, W::W64, h, v)
+    } else {
+        l.b.and(W::W64, v, h)
+    };
+    // Spread each element's high bit over the element.
+    let k = l.konst(esize as u64 - 1);
+    let lsb = l.b.lshr(W::W64, hb, k);
+    let fill = l.b.sub(W::W64, hb, lsb);
+    l.b.or(W::W64, fill, hb)
+}
+
+/// CMEQ (register, `U`=1) and CMTST (`U`=0), vector and scalar D (`scalar`).
+pub fn cmeq_cmtst(l: &mut Lifter, w: u32, scalar: bool) -> Lifted {
+    let eq = bit(w, 29) == 1;
+    let esize = if scalar { 64 } else { 8 << bits(w, 23, 22) };
+    let (rm, rn, rd) = (bits(w, 20, 16) as u8, bits(w, 9, 5) as u8, bits(w, 4, 0));
+    let lanes = if scalar { 1 } else { 1 + bit(w, 30) as u8 };
+    let ins: Vec<(Val, Val)> = (0..lanes)
+        .map(|i| (l.b.get_vlane(rn, i), l.b.get_vlane(rm, i)))
+        .collect();
+    let out: Vec<Val> = ins
+        .into_iter()
+        .map(|(a, b)| {
+            let t = if eq {
+                l.b.xor(W::W64, a, b)
+            } else {
+                l.b.and(W::W64, a, b)
+            };
+            lane_mask_zero(l, esize, t, eq)
+        })
+        .collect();
+    write(l, rd, out[0], out.get(1).copied());
+    Ok(Flow::Next)
+}
+
+/// CMEQ (zero), vector and scalar D (`scalar`).
+pub fn cmeq_zero(l: &mut Lifter, w: u32, scalar: bool) -> Lifted {
+    let esize = if scalar { 64 } else { 8 << bits(w, 23, 22) };
+    let (rn, rd) = (bits(w, 9, 5) as u8, bits(w, 4, 0));
+    let lanes = if scalar { 1 } else { 1 + bit(w, 30) as u8 };
+    let ins: Vec<Val> = (0..lanes).map(|i| l.b.get_vlane(rn, i)).collect();
+    let out: Vec<Val> = ins
+        .into_iter()
+        .map(|t| lane_mask_zero(l, esize, t, true))
+        .collect();
+    write(l, rd, out[0], out.get(1).copied());
+    Ok(Flow::Next)
 }

@@ -1717,10 +1717,20 @@ fn inline_forms_match_reference() {
         "USHR (scalar)",
         "SSHR",
         "SSHR (scalar)",
+        "CMEQ (register)",
+        "CMEQ (register, scalar)",
+        "CMTST",
+        "CMTST (scalar)",
+        "CMEQ (zero)",
+        "CMEQ (zero, scalar)",
     ];
     let mut checked = 0;
     for e in ENCODINGS.iter().filter(|e| names.contains(&e.name)) {
         let generic: HelperFn = match e.name {
+            "CMEQ (zero)" => arith::h_misc,
+            "CMEQ (zero, scalar)" => arith::h_misc_scalar,
+            "CMEQ (register)" | "CMTST" => arith::h_same,
+            "CMEQ (register, scalar)" | "CMTST (scalar)" => arith::h_same_scalar,
             n if n.starts_with("ADDP") => arith::h_same_scalar,
             n if n.contains("scalar") && (n.starts_with("ADD") || n.starts_with("SUB")) => {
                 arith::h_same_scalar
