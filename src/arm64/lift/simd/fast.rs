@@ -433,6 +433,11 @@ pub fn same(w: u32) -> Option<Fast> {
         (0, 0b10010) => pick!(size, mla),
         (1, 0b10010) => pick!(size, mls),
         (0, 0b10011) => pick!(size, mul),
+        (0, 0b10100) if size == 0 => Some(("simd_fast_smaxp", smaxp8 as HelperFn)),
+        (1, 0b10100) if size == 0 => Some(("simd_fast_umaxp", umaxp8 as HelperFn)),
+        (0, 0b10101) if size == 0 => Some(("simd_fast_sminp", sminp8 as HelperFn)),
+        (1, 0b10101) if size == 0 => Some(("simd_fast_uminp", uminp8 as HelperFn)),
+        (0, 0b10111) if size == 0 => Some(("simd_fast_addp", addp8 as HelperFn)),
         (0, 0b10100) => pick!(size, smaxp),
         (1, 0b10100) => pick!(size, umaxp),
         (0, 0b10101) => pick!(size, sminp),
@@ -457,7 +462,7 @@ pub fn misc(w: u32) -> Option<Fast> {
         (1, 0b00100) => pick!(size, clz),
         // CNT and RBIT work on bytes whatever `size` says.
         (0, 0b00101) => Some(("simd_fast_cnt", cnt8 as HelperFn)),
-        (1, 0b00101) => pick!(0, rbit),
+        (1, 0b00101) => Some(("simd_fast_rbit", rbit8 as HelperFn)),
         (0, 0b00000) => pick!(size, rev64),
         (1, 0b00000) => pick!(size, rev32),
         (0, 0b00001) => pick!(size, rev16),
@@ -470,6 +475,8 @@ pub fn across(w: u32) -> Option<Fast> {
     let size = bits(w, 23, 22);
     match (bit(w, 29), bits(w, 16, 12)) {
         (0, 0b11011) if size == 0 => Some(("simd_fast_addv", addv8 as HelperFn)),
+        (1, 0b01010) if size == 0 => Some(("simd_fast_umaxv", umaxv8 as HelperFn)),
+        (1, 0b11010) if size == 0 => Some(("simd_fast_uminv", uminv8 as HelperFn)),
         (1, 0b00011) if size == 0 => Some(("simd_fast_uaddlv", uaddlv8 as HelperFn)),
         (0, 0b00011) => pick!(size, saddlv),
         (1, 0b00011) => pick!(size, uaddlv),
@@ -772,4 +779,139 @@ fast_helper!(addv8, |cpu, w| {
 fast_helper!(uaddlv8, |cpu, w| {
     let s = sum16(cpu, w);
     cpu.v[bits(w, 4, 0) as usize].0 = [s, 0];
+});
+
+// ---- hand-written SSE2 forms of the byte operations glibc's string functions use ------
+
+use std::arch::x86_64::{
+    __m128i, _mm_add_epi8, _mm_and_si128, _mm_cvtsi128_si64, _mm_max_epu8, _mm_min_epu8,
+    _mm_packus_epi16, _mm_set1_epi16, _mm_set1_epi8, _mm_set_epi64x, _mm_srli_epi16,
+    _mm_srli_si128, _mm_unpackhi_epi64, _mm_unpacklo_epi64, _mm_xor_si128,
+};
+
+/// [`fast_helper!`] for bodies using SSE2 intrinsics (always present on x86-64).
+macro_rules! sse_helper {
+    ($name:ident, |$cpu:ident, $w:ident| $body:block) => {
+        /// # Safety
+        /// `p` must point to a valid `Cpu` that nothing else borrows during the call
+        /// (generated code passes its own).
+        #[target_feature(enable = "sse2")]
+        pub unsafe extern "C" fn $name(p: *mut u8, w: u64, _: u64, _: u64, _: u64) -> u64 {
+            // SAFETY: generated code passes its own `Cpu` pointer as the first argument,
+            // and no other reference to that `Cpu` is live during the call.
+            let $cpu = unsafe { &mut *(p as *mut Cpu) };
+            let $w = w as u32;
+            $body
+            0
+        }
+    };
+}
+
+#[target_feature(enable = "sse2")]
+#[inline]
+fn to_m(v: [u64; 2]) -> __m128i {
+    _mm_set_epi64x(v[1] as i64, v[0] as i64)
+}
+
+#[target_feature(enable = "sse2")]
+#[inline]
+fn from_m(x: __m128i) -> [u64; 2] {
+    let hi = _mm_unpackhi_epi64(x, x);
+    [_mm_cvtsi128_si64(x) as u64, _mm_cvtsi128_si64(hi) as u64]
+}
+
+/// The even and the odd bytes of `Vn` then `Vm` (`Vn.lo:Vm.lo` when Q=0).
+#[target_feature(enable = "sse2")]
+#[inline]
+fn even_odd(cpu: &Cpu, w: u32) -> (__m128i, __m128i) {
+    let (n, m) = (
+        cpu.v[bits(w, 9, 5) as usize].0,
+        cpu.v[bits(w, 20, 16) as usize].0,
+    );
+    let (n, m) = if bit(w, 30) == 1 {
+        (to_m(n), to_m(m))
+    } else {
+        (to_m([n[0], m[0]]), to_m([0, 0]))
+    };
+    let lo = _mm_set1_epi16(0xff);
+    let ev = _mm_packus_epi16(_mm_and_si128(n, lo), _mm_and_si128(m, lo));
+    let od = _mm_packus_epi16(_mm_srli_epi16::<8>(n), _mm_srli_epi16::<8>(m));
+    (ev, od)
+}
+
+#[target_feature(enable = "sse2")]
+#[inline]
+fn put(cpu: &mut Cpu, w: u32, x: __m128i) {
+    let mut r = from_m(x);
+    if bit(w, 30) == 0 {
+        r[1] = 0;
+    }
+    cpu.v[bits(w, 4, 0) as usize].0 = r;
+}
+
+sse_helper!(umaxp8, |cpu, w| {
+    let (e, o) = even_odd(cpu, w);
+    put(cpu, w, _mm_max_epu8(e, o));
+});
+sse_helper!(uminp8, |cpu, w| {
+    let (e, o) = even_odd(cpu, w);
+    put(cpu, w, _mm_min_epu8(e, o));
+});
+sse_helper!(smaxp8, |cpu, w| {
+    let (e, o) = even_odd(cpu, w);
+    let s = _mm_set1_epi8(-128);
+    let r = _mm_max_epu8(_mm_xor_si128(e, s), _mm_xor_si128(o, s));
+    put(cpu, w, _mm_xor_si128(r, s));
+});
+sse_helper!(sminp8, |cpu, w| {
+    let (e, o) = even_odd(cpu, w);
+    let s = _mm_set1_epi8(-128);
+    let r = _mm_min_epu8(_mm_xor_si128(e, s), _mm_xor_si128(o, s));
+    put(cpu, w, _mm_xor_si128(r, s));
+});
+sse_helper!(addp8, |cpu, w| {
+    let (e, o) = even_odd(cpu, w);
+    put(cpu, w, _mm_add_epi8(e, o));
+});
+
+/// Vn for an across-lanes reduction whose identity is not zero: a Q=0 source has its
+/// low half duplicated.
+#[target_feature(enable = "sse2")]
+#[inline]
+fn across_src(cpu: &Cpu, w: u32) -> __m128i {
+    let x = to_m(cpu.v[bits(w, 9, 5) as usize].0);
+    if bit(w, 30) == 1 {
+        x
+    } else {
+        _mm_unpacklo_epi64(x, x)
+    }
+}
+
+macro_rules! reduce8 {
+    ($name:ident, $op:ident) => {
+        sse_helper!($name, |cpu, w| {
+            let x = across_src(cpu, w);
+            let x = $op(x, _mm_srli_si128::<8>(x));
+            let x = $op(x, _mm_srli_si128::<4>(x));
+            let x = $op(x, _mm_srli_si128::<2>(x));
+            let x = $op(x, _mm_srli_si128::<1>(x));
+            cpu.v[bits(w, 4, 0) as usize].0 = [_mm_cvtsi128_si64(x) as u64 & 0xff, 0];
+        });
+    };
+}
+reduce8!(umaxv8, _mm_max_epu8);
+reduce8!(uminv8, _mm_min_epu8);
+
+/// Reverse the bits of every byte of a lane (SWAR).
+#[inline(always)]
+fn rbit_bytes(x: u64) -> u64 {
+    let x = ((x >> 1) & 0x5555_5555_5555_5555) | ((x & 0x5555_5555_5555_5555) << 1);
+    let x = ((x >> 2) & 0x3333_3333_3333_3333) | ((x & 0x3333_3333_3333_3333) << 2);
+    ((x >> 4) & 0x0f0f_0f0f_0f0f_0f0f) | ((x & 0x0f0f_0f0f_0f0f_0f0f) << 4)
+}
+
+fast_helper!(rbit8, |cpu, w| {
+    let v = cpu.v[bits(w, 9, 5) as usize].0;
+    let hi = if bit(w, 30) == 1 { rbit_bytes(v[1]) } else { 0 };
+    cpu.v[bits(w, 4, 0) as usize].0 = [rbit_bytes(v[0]), hi];
 });
