@@ -1,27 +1,63 @@
-//! Host signal handlers for guest faults, and the guest's death by a signal.
+//! Host signal handlers for guest faults, the current thread's CPU pointer, and the
+//! guest's death by a signal.
 //!
-//! A guest memory access that faults raises SIGSEGV/SIGBUS on the host inside
-//! generated code (or inside a helper acting for a guest instruction). The handler
-//! finds the guest PC (through the engine's side tables, or the PC a helper call
-//! stored) and applies the guest's default action: a one-line report as qemu-aarch64
-//! prints it, then death by the same signal, so the parent sees what it would see on
-//! arm64. Delivery to guest handlers comes with the signals work.
+//! A guest memory access that faults raises SIGSEGV/SIGBUS on the host inside generated
+//! code, or inside a helper called by generated code for a guest instruction (atomics
+//! raise SIGBUS themselves for misaligned accesses). [`on_fault`] finds the guest PC
+//! (the engine's side tables for generated code; the PC the helper call stored
+//! otherwise), builds the guest siginfo (si_addr, SEGV_MAPERR/ACCERR, BUS_*) and ESR,
+//! queues it as a synchronous signal ([`super::signal::queue_sync`]) and leaves the
+//! code cache: it rewrites the interrupted host context to resume in the runtime's
+//! epilogue with `exit::INTERRUPT`, at the stack level generated code runs at (for a
+//! helper, the frame of its caller, found by its return address). The run loop then
+//! delivers the signal to the guest handler, or applies the default action: a one-line
+//! report as qemu-aarch64 prints it, then death by the same signal, so the parent sees
+//! what it would see on arm64. Guest registers in the `Cpu` are exact at every point
+//! that may fault (the backend writes them before each possibly-faulting operation).
+//!
+//! Fault-type signals that were *sent* (kill, sigqueue: `si_code` ≤ 0) are handed to
+//! [`super::signal`] as asynchronous signals. A fault anywhere else in ferrite is an
+//! internal error: reported, then death by the signal.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
+use super::signal::{self, esr};
 use super::Process;
 use crate::arm64::cpu::Cpu;
+use crate::engine::{self, INT_SIGNAL};
 
 static PROCESS: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
+/// The address of the runtime epilogue in the code cache.
+static EPILOGUE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    static CURRENT_CPU: Cell<*const Cpu> = const { Cell::new(std::ptr::null()) };
+    static CURRENT_CPU: Cell<*mut Cpu> = const { Cell::new(std::ptr::null_mut()) };
+    /// An address in the run loop's frame: helper frames are searched below it.
+    static STACK_TOP: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Remember the CPU state of the guest thread running on this host thread.
+/// Remember the CPU state of the guest thread running on this host thread (call at the
+/// start of the thread's run loop, with the `Cpu` it runs).
+#[inline(never)]
 pub fn set_current_cpu(cpu: &Cpu) {
-    CURRENT_CPU.with(|c| c.set(cpu as *const Cpu));
+    CURRENT_CPU.with(|c| c.set(cpu as *const Cpu as *mut Cpu));
+    let marker = 0u8;
+    STACK_TOP.with(|s| s.set(std::ptr::addr_of!(marker) as usize));
+}
+
+/// Set bit 0 ([`INT_SIGNAL`]) of the current thread's `cpu.interrupt` ("signal
+/// pending: return to the run loop"). Async-signal-safe.
+pub fn raise_interrupt() {
+    let cpu = CURRENT_CPU.with(|c| c.get());
+    if !cpu.is_null() {
+        engine::raise_interrupt(cpu, INT_SIGNAL);
+    }
+}
+
+/// Clear bit 0 of `cpu.interrupt` (the other bits belong to the engine).
+pub fn clear_interrupt(cpu: &mut Cpu) {
+    engine::clear_interrupt(cpu, INT_SIGNAL);
 }
 
 fn signal_name(sig: i32) -> String {
@@ -65,11 +101,11 @@ pub fn report_uncaught(sig: i32, pc: u64) {
     ));
 }
 
-/// End the process by `sig` with the default action (so the parent's wait status
-/// shows the signal).
+/// End the process by `sig` (a guest signal number, raised as the same host number) with
+/// the default action, so the parent's wait status shows the signal.
 pub fn die_by_signal(sig: i32) -> ! {
-    // SAFETY: resetting a disposition to SIG_DFL and raising the signal are
-    // async-signal-safe and affect only this process.
+    // SAFETY: setrlimit on a local struct; the rest are raw calls on this process's own
+    // signal state (raw, because glibc refuses its reserved signals 32 and 33).
     unsafe {
         // No core file from ferrite's own image: it would describe the host process.
         let r = libc::rlimit {
@@ -77,58 +113,170 @@ pub fn die_by_signal(sig: i32) -> ! {
             rlim_max: 0,
         };
         libc::setrlimit(libc::RLIMIT_CORE, &r);
-        libc::signal(sig, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, sig);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::raise(sig);
+        let dfl = signal::KSigaction::default();
+        signal::host_sigaction(sig, Some(&dfl), None);
+        let set: u64 = signal::bit(sig);
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_UNBLOCK,
+            &set as *const u64,
+            0usize,
+            8usize,
+        );
+        libc::syscall(
+            libc::SYS_tgkill,
+            libc::getpid(),
+            libc::syscall(libc::SYS_gettid),
+            sig,
+        );
     }
     std::process::exit(128 + sig)
 }
 
-extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
-    let host_pc =
-        unsafe { (*(uc as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] }
-            as usize;
-    let process = PROCESS.load(Ordering::Acquire);
-    let mut guest_pc = None;
-    if !process.is_null() {
-        // SAFETY: PROCESS points at the Process that lives for the whole run.
-        let p = unsafe { &*process };
-        if p.engine.in_cache(host_pc) {
-            guest_pc = p.engine.guest_pc_of(host_pc);
+/// The engine's guest PC for `host_pc`, retrying while another thread holds the block
+/// map for writing (briefly: it is inserting a block).
+fn guest_pc_of(p: &Process, host_pc: usize) -> Option<u64> {
+    for _ in 0..100_000 {
+        if let Some(pc) = p.engine.guest_pc_of(host_pc) {
+            return Some(pc);
         }
+        std::hint::spin_loop();
     }
-    let guest_pc = guest_pc.or_else(|| {
-        // A helper acting for a guest instruction stored the guest PC first.
-        let cpu = CURRENT_CPU.with(|c| c.get());
-        // SAFETY: the pointer was set by this thread's run loop and the Cpu outlives it.
-        (!cpu.is_null()).then(|| unsafe { (*cpu).pc })
-    });
-    let _ = info;
-    match guest_pc {
-        Some(pc) => report_uncaught(sig, pc),
-        None => crate::log::write(&format!(
-            "ferrite: internal error: signal {sig} at host pc {host_pc:#x}"
-        )),
-    }
-    die_by_signal(sig);
+    None
 }
 
-/// Install the fault handlers (once, at start-up).
+/// For a fault inside a helper called by generated code: the stack slot holding the
+/// helper call's return address (generated code's `rsp` is that slot + 8). A candidate
+/// must be a code-cache address right after a `call rax` (ff d0) whose guest PC is the
+/// one the call stored in `cpu.pc`; the search covers the live stack from the fault's
+/// `rsp` up to the run loop's frame.
+fn helper_return_slot(p: &Process, rsp: usize, guest_pc: u64) -> Option<usize> {
+    let top = STACK_TOP.with(|s| s.get());
+    if top == 0 || rsp >= top {
+        return None;
+    }
+    let mut slot = rsp & !7;
+    while slot + 8 <= top {
+        // SAFETY: [rsp, top) is this thread's live stack (the run loop's frame is above
+        // every frame of generated code and helpers).
+        let v = unsafe { std::ptr::read(slot as *const usize) };
+        if p.engine.in_cache(v) && p.engine.in_cache(v.wrapping_sub(2)) {
+            // SAFETY: v - 2 .. v lies in the (mapped, readable) code cache.
+            let call = unsafe { std::ptr::read_unaligned((v - 2) as *const [u8; 2]) };
+            if call == [0xff, 0xd0] && p.engine.guest_pc_of(v - 1) == Some(guest_pc) {
+                return Some(slot);
+            }
+        }
+        slot += 8;
+    }
+    None
+}
+
+/// Map the host siginfo of a fault to the guest's, with the ESR and fault address the
+/// arm64 kernel would record.
+fn guest_fault(sig: i32, code: i32, addr: u64, write: bool) -> ([u64; 16], Option<(u64, u64)>) {
+    let wnr = if write { esr::WNR } else { 0 };
+    let dabt = esr::DABT_LOW | esr::IL | wnr;
+    match (sig, code) {
+        (libc::SIGSEGV, signal::SEGV_ACCERR) => (
+            signal::fault_info(sig, code, addr),
+            Some((addr, dabt | esr::FSC_PERM_L3)),
+        ),
+        (libc::SIGSEGV, _) => (
+            // MAPERR; also x86's general-protection faults (SI_KERNEL, no address: a
+            // non-canonical address), which arm64 reports as translation faults.
+            signal::fault_info(sig, signal::SEGV_MAPERR, addr),
+            Some((addr, dabt | esr::FSC_TRANS_L3)),
+        ),
+        (libc::SIGBUS, signal::BUS_ADRALN) => (
+            signal::fault_info(sig, code, addr),
+            Some((0, dabt | esr::FSC_ALIGN)),
+        ),
+        (libc::SIGBUS, _) => (
+            signal::fault_info(sig, code, addr),
+            Some((addr, dabt | esr::FSC_TRANS_L3)),
+        ),
+        _ => (signal::fault_info(sig, code, addr), Some((0, 0))),
+    }
+}
+
+/// The host handler of SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP.
+extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+    let mut host_info = [0u64; 16];
+    // SAFETY: the kernel passes a valid 128-byte siginfo to an SA_SIGINFO handler.
+    unsafe { std::ptr::copy_nonoverlapping(info as *const u64, host_info.as_mut_ptr(), 16) };
+    let code = host_info[1] as u32 as i32;
+    if code <= 0 {
+        // Sent by a process (kill, tgkill, sigqueue), not caused by an instruction.
+        signal::queue_sent_fault_sig(sig, &host_info);
+        return;
+    }
+    let addr = host_info[2];
+    let uc = uc as *mut libc::ucontext_t;
+    // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
+    let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
+    let host_pc = gregs[libc::REG_RIP as usize] as usize;
+    let rsp = gregs[libc::REG_RSP as usize] as usize;
+    // x86 page-fault error code bit 1: the access was a write.
+    let write = gregs[libc::REG_ERR as usize] & 2 != 0;
+    let process = PROCESS.load(Ordering::Acquire);
+    let cpu = CURRENT_CPU.with(|c| c.get());
+    if process.is_null() || cpu.is_null() {
+        crate::log::write(&format!(
+            "ferrite: internal error: signal {sig} at host pc {host_pc:#x}"
+        ));
+        die_by_signal(sig);
+    }
+    // SAFETY: PROCESS points at the Process that lives for the whole run.
+    let p = unsafe { &*process };
+    // SAFETY: the pointer was set by this thread's run loop; the Cpu outlives it, and the
+    // code using it (generated code or a helper) is interrupted.
+    let stored_pc = unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*cpu).pc)) };
+    let (guest_pc, resume_rsp) = if p.engine.in_cache(host_pc) {
+        match guest_pc_of(p, host_pc) {
+            Some(pc) => (pc, rsp),
+            None => {
+                crate::log::write(&format!(
+                    "ferrite: internal error: signal {sig} in the code cache outside any block (host pc {host_pc:#x})"
+                ));
+                die_by_signal(sig);
+            }
+        }
+    } else if let Some(slot) = helper_return_slot(p, rsp, stored_pc) {
+        (stored_pc, slot + 8)
+    } else {
+        // Not guest code: a fault of ferrite itself, or of a helper whose caller cannot
+        // be found. Report it against the last guest PC known.
+        report_uncaught(sig, stored_pc);
+        die_by_signal(sig);
+    };
+    let (ginfo, fault) = guest_fault(sig, code, addr, write);
+    // SAFETY: as above; generated code keeps no copy of pc in host registers.
+    unsafe { std::ptr::write_volatile(std::ptr::addr_of_mut!((*cpu).pc), guest_pc) };
+    signal::queue_sync(ginfo, fault);
+    // Leave generated code: resume in the runtime epilogue at generated code's stack
+    // level, returning exit::INTERRUPT to the engine's dispatcher.
+    gregs[libc::REG_RSP as usize] = resume_rsp as i64;
+    gregs[libc::REG_RAX as usize] = crate::x64::exit::INTERRUPT as i64;
+    gregs[libc::REG_RIP as usize] = EPILOGUE.load(Ordering::Relaxed) as i64;
+}
+
+/// Install the fault handlers and the process's signal state (once, at start-up).
 pub fn install(process: &Process) {
     PROCESS.store(process as *const Process as *mut Process, Ordering::Release);
-    for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE] {
-        // SAFETY: `on_fault` is an SA_SIGINFO handler with the matching signature; the
-        // sigaction struct is fully initialised.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_fault as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
+    let (cs, _) = process.engine.cache_range();
+    // The runtime stubs sit at the start of the cache (see `Engine::new`); regenerating
+    // them for the same base gives the same addresses.
+    let (_, _, epilogue) = crate::x64::runtime_stubs(cs);
+    EPILOGUE.store(epilogue, Ordering::Relaxed);
+    for sig in signal::FAULT_SIGS {
+        let sa = signal::KSigaction {
+            handler: on_fault as *const () as u64,
+            flags: signal::SA_SIGINFO | signal::SA_NODEFER,
+            restorer: 0,
+            mask: 0,
+        };
+        signal::host_sigaction(sig, Some(&sa), None);
     }
+    signal::init_process(process);
 }

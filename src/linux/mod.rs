@@ -14,6 +14,7 @@ pub mod guest;
 pub mod loader;
 pub mod mm;
 pub mod procfs;
+pub mod signal;
 pub mod syscall;
 pub mod thread;
 
@@ -316,6 +317,8 @@ fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
         match exit {
             Exit::Svc(_) => {
                 let nr = cpu.x[8];
+                // For restarting the call after a signal handler (SA_RESTART).
+                let orig_x0 = cpu.x[0];
                 let mut ctx = SyscallCtx {
                     cpu,
                     process,
@@ -331,22 +334,16 @@ fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
                     Action::ExitGroup(s) => return Ending::Exit(s & 0xff),
                     Action::ExitThread(s) => return Ending::ThreadExit(s & 0xff),
                 }
+                // Restart or fail an interrupted call; deliver pending signals.
+                signal::after_syscall(process, cpu, nr, orig_x0, r, action);
             }
-            Exit::Brk(_) => return guest_signal(cpu, libc::SIGTRAP),
-            Exit::Undefined(_) | Exit::Privileged(_) => return guest_signal(cpu, libc::SIGILL),
-            Exit::FetchFault(_) => return guest_signal(cpu, libc::SIGSEGV),
-            Exit::Interrupt => {
-                cpu.interrupt = 0;
+            // SIGTRAP/SIGILL/SIGSEGV to the guest's handler, or report and die.
+            Exit::Brk(_) | Exit::Undefined(_) | Exit::Privileged(_) | Exit::FetchFault(_) => {
+                signal::synchronous(process, cpu, exit)
             }
+            Exit::Interrupt => signal::deliver_pending(process, cpu),
         }
     }
-}
-
-/// A synchronous signal for the guest. Without a guest handler, the default action
-/// (termination) applies, reported the way qemu-aarch64 reports it.
-fn guest_signal(cpu: &Cpu, sig: i32) -> Ending {
-    fault::report_uncaught(sig, cpu.pc);
-    Ending::Signal(sig)
 }
 
 fn default_stack_size() -> u64 {

@@ -90,9 +90,12 @@ fn pwait(nr: Sysno, a: [u64; 6]) -> i64 {
     }
     let n = (max as usize).min(BATCH);
     let mut buf = vec![HostEvent::default(); n];
-    let r = sys(
-        nr,
-        [a[0], buf.as_mut_ptr() as u64, n as u64, a[3], a[4], a[5]],
+    // The sigmask with the RT signal map applied; the wait goes through safe_syscall.
+    let mut mask = 0u64;
+    let sigmask = super::signal::host_sigmask_arg(a[4], a[5], &mut mask);
+    let r = crate::linux::signal::safe_syscall(
+        nr.id() as u32,
+        [a[0], buf.as_mut_ptr() as u64, n as u64, a[3], sigmask, a[5]],
     );
     if r <= 0 {
         return r;

@@ -42,9 +42,12 @@ pub struct SyscallCtx<'a> {
     pub action: Action,
 }
 
-/// Forward a call with an identical ABI to the host; returns the raw kernel result.
+/// Forward a call with an identical ABI to the host; returns the raw kernel result, or
+/// `-ERESTARTSYS` (never seen by the guest: the run loop restarts the call after the
+/// handler) when a guest signal was queued before the call could block — see
+/// [`crate::linux::signal::safe_syscall`].
 pub fn pass_through(host_nr: u32, a: [u64; 6]) -> i64 {
-    host_syscall(host_nr, a)
+    crate::linux::signal::safe_syscall(host_nr, a)
 }
 
 /// Make a raw host system call; returns the raw kernel result (negative errno on error).
