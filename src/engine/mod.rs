@@ -66,14 +66,19 @@ pub const INT_SIGNAL: u32 = 1;
 pub const INT_FLUSH: u32 = 2;
 
 /// Set interrupt bits of a CPU, possibly from another thread or a signal handler.
+/// `cpu` must point to a live `Cpu` (CPUs are registered with the engine while alive).
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn raise_interrupt(cpu: *mut Cpu, bits: u32) {
-    // SAFETY: `interrupt` is a naturally aligned u32 inside a live `Cpu`; generated code
-    // only reads it, and every writer goes through this atomic view.
+    // SAFETY: `interrupt` is a naturally aligned u32 inside a live `Cpu` (callers pass
+    // their own or a registered CPU); generated code only reads it, and every writer
+    // uses this atomic view.
     let word = unsafe { &*(std::ptr::addr_of_mut!((*cpu).interrupt) as *const AtomicU32) };
     word.fetch_or(bits, Ordering::SeqCst);
 }
 
 /// Clear interrupt bits of a CPU; returns the bits that were set before.
+/// `cpu` must point to a live `Cpu`.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn clear_interrupt(cpu: *mut Cpu, bits: u32) -> u32 {
     // SAFETY: as in `raise_interrupt`.
     let word = unsafe { &*(std::ptr::addr_of_mut!((*cpu).interrupt) as *const AtomicU32) };
@@ -344,6 +349,8 @@ impl Engine {
     fn flush_locked(&self, cache: &mut CodeCache) {
         let cpus = self.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for &c in &cpus {
+            // Registered CPUs stay alive until unregistered (after their thread has
+            // left translated code for good).
             raise_interrupt(c as *mut Cpu, INT_FLUSH);
         }
         {

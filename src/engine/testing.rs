@@ -19,7 +19,7 @@ struct Words<'a>(&'a [u32]);
 impl Fetch for Words<'_> {
     fn fetch(&mut self, pc: u64) -> Option<u32> {
         let i = pc.checked_sub(CODE_BASE)? / 4;
-        if pc % 4 != 0 {
+        if !pc.is_multiple_of(4) {
             return None;
         }
         match (i as usize).cmp(&self.0.len()) {
@@ -125,6 +125,10 @@ mod invalidation_tests {
         assert!(engine.stats().chains >= 1);
         code.0.borrow_mut()[3] = 0xcb01_0000; // B: sub x0, x0, x1
         engine.invalidate(CODE_BASE + 12, CODE_BASE + 16);
-        assert_eq!(run(10), 9, "stale translation of B ran through a chained jump");
+        assert_eq!(
+            run(10),
+            9,
+            "stale translation of B ran through a chained jump"
+        );
     }
 }

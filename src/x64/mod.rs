@@ -17,6 +17,9 @@
 //! This module depends only on `ir` and `arm64::cpu` (for field offsets); the memory
 //! lowering is supplied by the environment through [`MemLowering`].
 
+// dynasm's expansion of dynamic registers (`Rq(n)` with `n: u8`) converts `u8` to `u8`.
+#![allow(clippy::useless_conversion)]
+
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::arm64::cpu::{off, SPILL_SLOTS};
@@ -455,11 +458,9 @@ impl Emitter<'_> {
 
     fn release(&mut self, a: Val) {
         match self.loc[a.0 as usize] {
-            Loc::Reg(r) => {
-                if self.reg_holds[r as usize] == Some(a) {
-                    self.reg_holds[r as usize] = None;
-                    self.free_regs.push(r);
-                }
+            Loc::Reg(r) if self.reg_holds[r as usize] == Some(a) => {
+                self.reg_holds[r as usize] = None;
+                self.free_regs.push(r);
             }
             Loc::Slot(s) => self.free_slots.push(s),
             _ => {}
@@ -1189,7 +1190,7 @@ impl Emitter<'_> {
     /// Emit a patchable `jmp rel32` that initially goes to a stub returning CHAIN.
     fn chain_exit(&mut self, target: u64) {
         // Align the rel32 field to 4 bytes so patching it is a single atomic store.
-        while (self.offset() + 1) % 4 != 0 {
+        while !(self.offset() + 1).is_multiple_of(4) {
             dynasm!(self.asm ; .arch x64 ; nop);
         }
         let stub = self.asm.new_dynamic_label();
