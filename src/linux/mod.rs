@@ -279,12 +279,9 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
     // The main thread called `exit` while other threads run on: like a kernel's
     // zombie main thread, stay out of the way (no signals) until the last one ends
     // the process.
-    // SAFETY: blocking every signal for this (parked) host thread only.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
-    }
+    // Block every host signal (including the RT ones host glibc reserves) for this
+    // parked host thread only.
+    signal::set_host_mask(!0);
     loop {
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };

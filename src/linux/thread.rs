@@ -87,6 +87,7 @@ pub fn spawn(
     if has(libc::CLONE_SETTLS) {
         cpu.tpidr_el0 = tls;
     }
+    let parent_mask = super::signal::current_mask();
     let share_files = has(libc::CLONE_FILES);
     let share_fs = has(libc::CLONE_FS);
     let (tx, rx) = std::sync::mpsc::channel::<i64>();
@@ -123,6 +124,8 @@ pub fn spawn(
             if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
                 set_clear_child_tid(child_tid);
             }
+            // The new thread starts with its parent's guest signal mask.
+            super::signal::thread_start(parent_mask);
             let _ = tx.send(tid as i64);
             let ending = run_thread(process, &mut cpu);
             finish(process, ending);
