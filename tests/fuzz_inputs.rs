@@ -329,8 +329,10 @@ fn phdrs(b: &[u8]) -> Vec<usize> {
         return vec![];
     };
     (0..n.min(64))
-        .map(|i| off as usize + i as usize * sz.max(1) as usize)
-        .filter(|&o| o + 56 <= b.len())
+        .filter_map(|i| {
+            let o = (off as usize).checked_add(i as usize * sz.max(1) as usize)?;
+            (o.checked_add(56)? <= b.len()).then_some(o)
+        })
         .collect()
 }
 
@@ -398,7 +400,7 @@ fn mutate_once(rng: &mut Rng, b: &mut Vec<u8>) -> String {
                 .and_then(|&p| Some((rd(b, p + 8, 8)? as usize, rd(b, p + 32, 8)? as usize)));
             match interp {
                 Some((off, n)) if off < b.len() => {
-                    let end = (off + n).min(b.len());
+                    let end = off.saturating_add(n).min(b.len());
                     match rng.below(3) {
                         0 => b[off..end].iter_mut().for_each(|x| *x = b'A'), // no NUL
                         1 => {

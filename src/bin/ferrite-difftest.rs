@@ -33,6 +33,8 @@ usage: scripts/difftest [options]
   --ferrite PATH    ferrite-aarch64 to test (default: next to this binary)
   --work-dir DIR    programs and reproducers (default: target/difftest)
   --list-rows       list usable and excluded decode-table rows and exit
+  --unimplemented N survey: run N words ferrite does not lift under qemu alone and
+                    list (by objdump mnemonic) those qemu executes
   -q, --quiet       only mismatch reports and the summary";
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn real_main() -> Result<bool, String> {
         .map(|t| t.join("difftest"))
         .unwrap_or_else(|| PathBuf::from("difftest-work"));
     let mut list_rows = false;
+    let mut survey = None;
     let mut quiet = false;
 
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -102,6 +105,7 @@ fn real_main() -> Result<bool, String> {
             "--ferrite" => ferrite = PathBuf::from(val()?),
             "--work-dir" => work_dir = PathBuf::from(val()?),
             "--list-rows" => list_rows = true,
+            "--unimplemented" => survey = Some(num(val()?)? as usize),
             "-q" | "--quiet" => quiet = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -157,6 +161,10 @@ fn real_main() -> Result<bool, String> {
             println!("{s}");
         }
     };
+    if let Some(n) = survey {
+        print!("{}", difftest::survey_unimplemented(&cfg, n, &progress)?);
+        return Ok(true);
+    }
     let summary = difftest::run(&cfg, &progress)?;
     print!("{}", summary.excluded_text());
     println!("{}", summary.line(seed));

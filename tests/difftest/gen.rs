@@ -408,6 +408,50 @@ fn classify(enc: &Encoding) -> Result<GenClass, &'static str> {
     })
 }
 
+/// Does ferrite decode and lift `w` (as anything, including a block end)?
+pub fn lifts(w: u32, features: &CpuFeatures) -> bool {
+    let Some(enc) = decode::decode(w) else {
+        return false;
+    };
+    let mut l = Lifter {
+        b: Builder::new(elf::TEXT_BASE),
+        pc: elf::TEXT_BASE,
+        features,
+    };
+    (enc.lift)(&mut l, w).is_ok()
+}
+
+/// Constrain a word's memory operands to the sandbox (words outside the load/store
+/// space are returned as they are): the harness words it needs in front, and the word.
+pub fn sandboxed(mut w: u32, rng: &mut Rng) -> (Vec<u32>, u32) {
+    let mut prefix = Vec::new();
+    if !is_memory_space(w) {
+        return (prefix, w);
+    }
+    if w >> 27 & 7 == 0b011 && w >> 24 & 1 == 0 {
+        // LDR (literal) / PRFM (literal): imm19 in [-64, 63] words, inside the
+        // harness's code segment (see `elf`).
+        let imm = (rng.below(128) as i32 - 64) as u32 & 0x7ffff;
+        w = w & !(0x7ffff << 5) | imm << 5;
+    } else {
+        w = w & !(31 << 5) | SANDBOX_REG << 5;
+        let k = rng.below(elf::X28_SLOTS);
+        prefix.extend(asm::mov32(SANDBOX_REG, elf::x28_value(k)));
+        if w >> 27 & 7 == 0b111 && w >> 24 & 1 == 0 && w >> 21 & 1 == 1 && w >> 10 & 3 == 2 {
+            // Register offset: Rm must not be the base; give it a small value.
+            let mut rm = w >> 16 & 31;
+            while rm == SANDBOX_REG {
+                rm = rng.below(32) as u32;
+            }
+            w = w & !(31 << 16) | rm << 16;
+            if rm != 31 {
+                prefix.push(asm::movz(rm, rng.below(4096) as u32, 0));
+            }
+        }
+    }
+    (prefix, w)
+}
+
 /// Fill `enc`'s don't-care bits at random, constrain memory operands, and check the
 /// word decodes back to `enc` and lifts as a straight-line instruction.
 fn candidate(
@@ -415,32 +459,8 @@ fn candidate(
     rng: &mut Rng,
     features: &CpuFeatures,
 ) -> Result<Item, Reject> {
-    let mut w = enc.value | (rng.next() as u32 & !enc.mask);
-    let mut prefix = Vec::new();
+    let (prefix, w) = sandboxed(enc.value | (rng.next() as u32 & !enc.mask), rng);
     let mem = is_memory_space(w);
-    if mem {
-        if w >> 27 & 7 == 0b011 && w >> 24 & 1 == 0 {
-            // LDR (literal) / PRFM (literal): imm19 in [-64, 63] words, inside the
-            // harness's code segment (see `elf`).
-            let imm = (rng.below(128) as i32 - 64) as u32 & 0x7ffff;
-            w = w & !(0x7ffff << 5) | imm << 5;
-        } else {
-            w = w & !(31 << 5) | SANDBOX_REG << 5;
-            let k = rng.below(elf::X28_SLOTS);
-            prefix.extend(asm::mov32(SANDBOX_REG, elf::x28_value(k)));
-            if w >> 27 & 7 == 0b111 && w >> 24 & 1 == 0 && w >> 21 & 1 == 1 && w >> 10 & 3 == 2 {
-                // Register offset: Rm must not be the base; give it a small value.
-                let mut rm = w >> 16 & 31;
-                while rm == SANDBOX_REG {
-                    rm = rng.below(32) as u32;
-                }
-                w = w & !(31 << 16) | rm << 16;
-                if rm != 31 {
-                    prefix.push(asm::movz(rm, rng.below(4096) as u32, 0));
-                }
-            }
-        }
-    }
     match decode::decode(w) {
         Some(e) if std::ptr::eq(e, enc) => {}
         _ => return Err(Reject::OtherRow),
@@ -648,7 +668,7 @@ pub fn vec_value(rng: &mut Rng) -> u128 {
     let mut r = 0u128;
     for i in 0..128 / es {
         let lane = if rng.chance(1, 8) {
-            rng.next() & ((1u64 << (es - 1)) * 2 - 1)
+            rng.next() & (u64::MAX >> (64 - es))
         } else {
             fp_value(rng, e, f)
         };

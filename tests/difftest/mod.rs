@@ -946,3 +946,128 @@ fn fpsr(v: u64) -> String {
     }
     s
 }
+
+/// `--unimplemented N`: which encodings does qemu execute that ferrite raises SIGILL
+/// for? Draws `n` words ferrite does not lift (half uniformly random, half random
+/// fills of decode-table rows; never branch/exception/system space; memory operands
+/// sandboxed), runs each alone under qemu, and tallies the ones qemu runs cleanly by
+/// objdump mnemonic. Returns the report; its last line is a one-line summary.
+pub fn survey_unimplemented(
+    cfg: &Config,
+    n: usize,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<String, String> {
+    let t0 = Instant::now();
+    std::fs::create_dir_all(&cfg.work_dir)
+        .map_err(|e| format!("{}: {e}", cfg.work_dir.display()))?;
+    let features = ferrite::arm64::lift::CpuFeatures::default();
+    let table = decode::table();
+    let mut rng = gen::Rng::derive(cfg.seed, 0x5e1f_5e1f);
+    let mut cases = Vec::new();
+    while cases.len() < n {
+        let w = if rng.chance(1, 2) {
+            rng.next() as u32
+        } else {
+            let e = rng.pick(table);
+            e.value | (rng.next() as u32 & !e.mask)
+        };
+        if w >> 26 & 7 == 0b101 || gen::lifts(w, &features) {
+            continue;
+        }
+        let (prefix, w) = gen::sandboxed(w, &mut rng);
+        if gen::lifts(w, &features) {
+            continue;
+        }
+        let index = cases.len() as u64;
+        cases.push(Case {
+            index,
+            state: State::random(&mut rng, FpcrMode::Fixed(0)),
+            items: vec![Item { prefix, insn: w }],
+        });
+    }
+    let runner = Runner {
+        cfg,
+        image: gen::sandbox_image(cfg.seed),
+        counter: AtomicUsize::new(0),
+    };
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..(2 * cfg.jobs).max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = cases.get(i) else { break };
+                let (bytes, _) = elf::build(&[(case, &case.items[..])], &runner.image, cfg.seed);
+                let p = runner.write_exe("survey", &bytes);
+                let o = run_program(&cfg.tools.qemu, &p, cfg.timeout);
+                let _ = std::fs::remove_file(&p);
+                let ok = o.exit == Exit::Code(0) && o.out.len() == elf::OUT_SIZE;
+                results.lock().unwrap().push((i, ok, o.exit));
+                if i % 500 == 499 {
+                    progress(&format!("{} words run under qemu", i + 1));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| r.0);
+    let ok_words: Vec<u32> = results
+        .iter()
+        .filter(|r| r.1)
+        .map(|r| cases[r.0].items[0].insn)
+        .collect();
+    let sigill = results.iter().filter(|r| r.2 == Exit::Signal(4)).count();
+    let other = results.len() - ok_words.len() - sigill;
+    let texts = cfg
+        .tools
+        .objdump
+        .as_ref()
+        .and_then(|od| objdump(od, &ok_words, elf::TEXT_BASE))
+        .unwrap_or_else(|| vec![String::from("?"); ok_words.len()]);
+    // mnemonic -> (count, example word, example text)
+    let mut groups: BTreeMap<String, (usize, u32, String)> = BTreeMap::new();
+    for (w, t) in ok_words.iter().zip(&texts) {
+        let mn = t.split_whitespace().next().unwrap_or("?").to_string();
+        let sve = t.split(|c: char| !c.is_ascii_alphanumeric()).any(|tok| {
+            (tok.starts_with('z') || tok.starts_with('p'))
+                && tok.len() > 1
+                && tok[1..].chars().all(|c| c.is_ascii_digit())
+        });
+        let key = if sve { format!("{mn} (SVE)") } else { mn };
+        let g = groups.entry(key).or_insert((0, *w, t.clone()));
+        g.0 += 1;
+    }
+    let mut v: Vec<_> = groups.into_iter().collect();
+    v.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+    let mut r = String::new();
+    writeln!(
+        r,
+        "encodings qemu-aarch64 executes but ferrite raises SIGILL for (by objdump mnemonic):"
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "  {:>5}  {:<22} {:<10} {:<44} ferrite row",
+        "count", "mnemonic", "example", "objdump"
+    )
+    .unwrap();
+    for (k, (count, w, t)) in &v {
+        let row = decode::decode(*w)
+            .map(|e| format!("{} (lifter: undefined)", e.name))
+            .unwrap_or_else(|| "no row".into());
+        writeln!(r, "  {count:>5}  {k:<22} {w:08x}   {t:<44} {row}").unwrap();
+    }
+    writeln!(
+        r,
+        "unimplemented survey: seed {}, {} words ferrite does not lift: qemu runs {} ({} mnemonics), SIGILL {}, other {}; {:.1}s",
+        cfg.seed,
+        cases.len(),
+        ok_words.len(),
+        v.len(),
+        sigill,
+        other,
+        t0.elapsed().as_secs_f64()
+    )
+    .unwrap();
+    Ok(r)
+}
