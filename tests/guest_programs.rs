@@ -39,10 +39,6 @@ use std::time::{Duration, Instant};
 /// Programs expected to fail under ferrite for now, with the reason.
 const XFAIL: &[(&str, &str)] = &[
     (
-        "threads",
-        "thread creation (clone with CLONE_VM, futex-based joins) is the threads/signals issue",
-    ),
-    (
         "process",
         "needs real vfork semantics (clone CLONE_VM|CLONE_VFORK) for posix_spawn's exec error report: threads/signals issue",
     ),

@@ -34,6 +34,10 @@ use syscall::{Action, SyscallCtx};
 pub mod hwcap {
     pub const FP: u64 = 1 << 0;
     pub const ASIMD: u64 = 1 << 1;
+    pub const AES: u64 = 1 << 3;
+    pub const PMULL: u64 = 1 << 4;
+    pub const SHA1: u64 = 1 << 5;
+    pub const SHA2: u64 = 1 << 6;
     pub const CRC32: u64 = 1 << 7;
     pub const ATOMICS: u64 = 1 << 8;
     pub const CPUID: u64 = 1 << 11;
@@ -43,10 +47,11 @@ pub mod hwcap {
 /// AT_HWCAP for a CPU model: exactly the features ferrite implements.
 pub fn hwcap_of(model: &CpuModel) -> u64 {
     let f = &model.features;
-    // FP and Advanced SIMD are architecturally mandatory for Linux user space (every
-    // arm64 binary uses them); instructions of theirs not yet translated raise SIGILL
-    // and are reported under `-d unimp`.
+    // FP and Advanced SIMD (all of ARMv8.0; FEAT_FP16 is not implemented and not
+    // advertised).
     let mut h = hwcap::FP | hwcap::ASIMD;
+    // The crypto extension (AES, PMULL 1Q, SHA1, SHA256) is implemented on every model.
+    h |= hwcap::AES | hwcap::PMULL | hwcap::SHA1 | hwcap::SHA2;
     if f.crc32 {
         h |= hwcap::CRC32;
     }

@@ -115,13 +115,10 @@ fn dis_ld1(w: u32, _pc: u64) -> String {
     let q = bit(w, 30);
     let size = bits(w, 11, 10);
     let arr = ["8b", "16b", "4h", "8h", "2s", "4s", "1d", "2d"][(size * 2 + q) as usize];
-    let rt = bits(w, 4, 0);
-    let regs: Vec<String> = (0..nregs(w))
-        .map(|i| format!("v{}.{arr}", (rt + i) % 32))
-        .collect();
+    let regs = super::simd::dis::list(bits(w, 4, 0), nregs(w), arr);
     let m = if bit(w, 22) == 1 { "ld1" } else { "st1" };
     let rn = disas::rsp(bits(w, 9, 5), true);
-    let mut s = format!("{m} {{{}}}, [{rn}]", regs.join(", "));
+    let mut s = format!("{m} {regs}, [{rn}]");
     if bit(w, 23) == 1 {
         let rm = bits(w, 20, 16);
         if rm == 31 {

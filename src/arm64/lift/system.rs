@@ -233,7 +233,8 @@ fn id_reg(l: &Lifter, reg: u32) -> Option<u64> {
         // EL0 is AArch64-only (1), FP (0) and AdvSIMD (0) implemented.
         ID_AA64PFR0_EL1 => 0x0000_0000_0000_0011,
         ID_AA64ISAR0_EL1 => {
-            let mut v = 0u64;
+            // AES with PMULL (0b0010), SHA1 (1), SHA2 (SHA256 only, 1).
+            let mut v = (2 << 4) | (1 << 8) | (1 << 12);
             if f.crc32 {
                 v |= 1 << 16;
             }
