@@ -165,9 +165,6 @@ mod tests {
             super::dis_ld1(0x4cdf_a020, 0),
             "ld1 {v0.16b, v1.16b}, [x1], #32"
         );
-        assert_eq!(
-            super::dis_ld1(0x4c00_2040, 0),
-            "st1 {v0.16b, v1.16b, v2.16b, v3.16b}, [x2]"
-        );
+        assert_eq!(super::dis_ld1(0x4c00_2040, 0), "st1 {v0.16b-v3.16b}, [x2]");
     }
 }
