@@ -11,7 +11,7 @@
 
 use std::sync::OnceLock;
 
-use super::lift::{self, Lifter, Lifted};
+use super::lift::{self, Lifted, Lifter};
 
 /// Broad instruction class, used by `-d unimp` reports and the random tester.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,7 +105,12 @@ impl Encoding {
 /// All rows, in priority order.
 pub fn table() -> &'static [Encoding] {
     static TABLE: OnceLock<Vec<Encoding>> = OnceLock::new();
-    TABLE.get_or_init(|| lift::GROUPS.iter().flat_map(|g| g.iter().copied()).collect())
+    TABLE.get_or_init(|| {
+        lift::GROUPS
+            .iter()
+            .flat_map(|g| g.iter().copied())
+            .collect()
+    })
 }
 
 const INDEX_SHIFT: u32 = 21;

@@ -221,9 +221,17 @@ pub enum Op {
     /// Write 64-bit lane `lane` of vector register `v` (other lane unchanged).
     SetVLane(u8, u8, Val),
     /// Load `size` bytes (1, 2, 4, 8 or 16) into vector register `v`, zeroing the rest.
-    LoadV { v: u8, size: u8, addr: Val },
+    LoadV {
+        v: u8,
+        size: u8,
+        addr: Val,
+    },
     /// Store the low `size` bytes of vector register `v`.
-    StoreV { v: u8, size: u8, addr: Val },
+    StoreV {
+        v: u8,
+        size: u8,
+        addr: Val,
+    },
     /// A full memory barrier (DMB/DSB). The backend emits `mfence` only where x86's
     /// ordering is weaker than what is asked (DMB ISH with stores → `mfence`).
     Fence,
@@ -384,7 +392,11 @@ pub enum Term {
     /// Continue at a known guest address (chainable).
     Goto(u64),
     /// Continue at `taken` if `cond != 0`, otherwise at `not_taken` (both chainable).
-    Branch { cond: Val, taken: u64, not_taken: u64 },
+    Branch {
+        cond: Val,
+        taken: u64,
+        not_taken: u64,
+    },
     /// Continue at the address held in a value.
     Indirect(Val, IndKind),
     /// Stop and report to the environment; `pc` is where execution resumes (for `Svc`)

@@ -216,7 +216,7 @@ pub enum CaseOut {
 impl CaseOut {
     fn of(o: &Outcome, i: usize, last: bool) -> CaseOut {
         let (a, b) = (i * elf::OUT_SIZE, (i + 1) * elf::OUT_SIZE);
-        let clean = o.exit == Exit::Code(0) && o.out.len() % elf::OUT_SIZE == 0;
+        let clean = o.exit == Exit::Code(0) && o.out.len().is_multiple_of(elf::OUT_SIZE);
         if o.out.len() >= b && (!last || clean) {
             CaseOut::Done(Box::new(elf::Dump::parse(&o.out[a..b])))
         } else {

@@ -9,14 +9,62 @@ use crate::arm64::disas;
 use crate::ir::{BinOp, IndKind, Term, W};
 
 pub const ENCODINGS: &[Encoding] = &[
-    Encoding::new("B", "000101xx_xxxxxxxx_xxxxxxxx_xxxxxxxx", Class::Branch, lift_b, dis_b),
-    Encoding::new("BL", "100101xx_xxxxxxxx_xxxxxxxx_xxxxxxxx", Class::Branch, lift_b, dis_b),
-    Encoding::new("B.cond", "01010100_xxxxxxxx_xxxxxxxx_xxx0xxxx", Class::Branch, lift_bcond, dis_bcond),
-    Encoding::new("CBZ/CBNZ", "x011010x_xxxxxxxx_xxxxxxxx_xxxxxxxx", Class::Branch, lift_cbz, dis_cbz),
-    Encoding::new("TBZ/TBNZ", "x011011x_xxxxxxxx_xxxxxxxx_xxxxxxxx", Class::Branch, lift_tbz, dis_tbz),
-    Encoding::new("BR", "11010110_00011111_000000xx_xxx00000", Class::Branch, lift_br, dis_br),
-    Encoding::new("BLR", "11010110_00111111_000000xx_xxx00000", Class::Branch, lift_br, dis_br),
-    Encoding::new("RET", "11010110_01011111_000000xx_xxx00000", Class::Branch, lift_br, dis_br),
+    Encoding::new(
+        "B",
+        "000101xx_xxxxxxxx_xxxxxxxx_xxxxxxxx",
+        Class::Branch,
+        lift_b,
+        dis_b,
+    ),
+    Encoding::new(
+        "BL",
+        "100101xx_xxxxxxxx_xxxxxxxx_xxxxxxxx",
+        Class::Branch,
+        lift_b,
+        dis_b,
+    ),
+    Encoding::new(
+        "B.cond",
+        "01010100_xxxxxxxx_xxxxxxxx_xxx0xxxx",
+        Class::Branch,
+        lift_bcond,
+        dis_bcond,
+    ),
+    Encoding::new(
+        "CBZ/CBNZ",
+        "x011010x_xxxxxxxx_xxxxxxxx_xxxxxxxx",
+        Class::Branch,
+        lift_cbz,
+        dis_cbz,
+    ),
+    Encoding::new(
+        "TBZ/TBNZ",
+        "x011011x_xxxxxxxx_xxxxxxxx_xxxxxxxx",
+        Class::Branch,
+        lift_tbz,
+        dis_tbz,
+    ),
+    Encoding::new(
+        "BR",
+        "11010110_00011111_000000xx_xxx00000",
+        Class::Branch,
+        lift_br,
+        dis_br,
+    ),
+    Encoding::new(
+        "BLR",
+        "11010110_00111111_000000xx_xxx00000",
+        Class::Branch,
+        lift_br,
+        dis_br,
+    ),
+    Encoding::new(
+        "RET",
+        "11010110_01011111_000000xx_xxx00000",
+        Class::Branch,
+        lift_br,
+        dis_br,
+    ),
 ];
 
 fn imm26(w: u32) -> i64 {
@@ -60,7 +108,11 @@ fn lift_bcond(l: &mut Lifter, w: u32) -> Lifted {
 }
 
 fn dis_bcond(w: u32, pc: u64) -> String {
-    format!("b.{} {}", disas::cond(bits(w, 3, 0)), disas::target(pc, imm19(w)))
+    format!(
+        "b.{} {}",
+        disas::cond(bits(w, 3, 0)),
+        disas::target(pc, imm19(w))
+    )
 }
 
 fn lift_cbz(l: &mut Lifter, w: u32) -> Lifted {

@@ -9,12 +9,12 @@
 //! Lifters only build IR: they never touch the CPU state or memory directly (helpers
 //! called from generated code may).
 
+pub mod atomic;
 pub mod branch;
 pub mod dp_imm;
 pub mod dp_reg;
 pub mod fp;
 pub mod ldst;
-pub mod atomic;
 pub mod simd;
 pub mod simd_ldst;
 pub mod system;

@@ -11,20 +11,104 @@ use crate::arm64::disas;
 use crate::ir::{Term, Trap, W};
 
 pub const ENCODINGS: &[Encoding] = &[
-    Encoding::new("SVC", "11010100_000xxxxx_xxxxxxxx_xxx00001", Class::System, lift_svc, dis_exc),
-    Encoding::new("HVC", "11010100_000xxxxx_xxxxxxxx_xxx00010", Class::System, lift_priv, dis_exc),
-    Encoding::new("SMC", "11010100_000xxxxx_xxxxxxxx_xxx00011", Class::System, lift_priv, dis_exc),
-    Encoding::new("BRK", "11010100_001xxxxx_xxxxxxxx_xxx00000", Class::System, lift_brk, dis_exc),
-    Encoding::new("HLT", "11010100_010xxxxx_xxxxxxxx_xxx00000", Class::System, lift_priv, dis_exc),
-    Encoding::new("UDF", "00000000_00000000_xxxxxxxx_xxxxxxxx", Class::System, lift_udf, dis_udf),
-    Encoding::new("HINT", "11010101_00000011_0010xxxx_xxx11111", Class::System, lift_nop, dis_hint),
-    Encoding::new("CLREX", "11010101_00000011_0011xxxx_01011111", Class::System, lift_clrex, dis_barrier),
-    Encoding::new("DSB", "11010101_00000011_0011xxxx_10011111", Class::System, lift_fence, dis_barrier),
-    Encoding::new("DMB", "11010101_00000011_0011xxxx_10111111", Class::System, lift_fence, dis_barrier),
-    Encoding::new("ISB", "11010101_00000011_0011xxxx_11011111", Class::System, lift_nop, dis_barrier),
-    Encoding::new("SYS", "11010101_00001xxx_xxxxxxxx_xxxxxxxx", Class::System, lift_sys, dis_sys),
-    Encoding::new("MSR (register)", "11010101_0001xxxx_xxxxxxxx_xxxxxxxx", Class::System, lift_msr, dis_mrs),
-    Encoding::new("MRS", "11010101_0011xxxx_xxxxxxxx_xxxxxxxx", Class::System, lift_mrs, dis_mrs),
+    Encoding::new(
+        "SVC",
+        "11010100_000xxxxx_xxxxxxxx_xxx00001",
+        Class::System,
+        lift_svc,
+        dis_exc,
+    ),
+    Encoding::new(
+        "HVC",
+        "11010100_000xxxxx_xxxxxxxx_xxx00010",
+        Class::System,
+        lift_priv,
+        dis_exc,
+    ),
+    Encoding::new(
+        "SMC",
+        "11010100_000xxxxx_xxxxxxxx_xxx00011",
+        Class::System,
+        lift_priv,
+        dis_exc,
+    ),
+    Encoding::new(
+        "BRK",
+        "11010100_001xxxxx_xxxxxxxx_xxx00000",
+        Class::System,
+        lift_brk,
+        dis_exc,
+    ),
+    Encoding::new(
+        "HLT",
+        "11010100_010xxxxx_xxxxxxxx_xxx00000",
+        Class::System,
+        lift_priv,
+        dis_exc,
+    ),
+    Encoding::new(
+        "UDF",
+        "00000000_00000000_xxxxxxxx_xxxxxxxx",
+        Class::System,
+        lift_udf,
+        dis_udf,
+    ),
+    Encoding::new(
+        "HINT",
+        "11010101_00000011_0010xxxx_xxx11111",
+        Class::System,
+        lift_nop,
+        dis_hint,
+    ),
+    Encoding::new(
+        "CLREX",
+        "11010101_00000011_0011xxxx_01011111",
+        Class::System,
+        lift_clrex,
+        dis_barrier,
+    ),
+    Encoding::new(
+        "DSB",
+        "11010101_00000011_0011xxxx_10011111",
+        Class::System,
+        lift_fence,
+        dis_barrier,
+    ),
+    Encoding::new(
+        "DMB",
+        "11010101_00000011_0011xxxx_10111111",
+        Class::System,
+        lift_fence,
+        dis_barrier,
+    ),
+    Encoding::new(
+        "ISB",
+        "11010101_00000011_0011xxxx_11011111",
+        Class::System,
+        lift_nop,
+        dis_barrier,
+    ),
+    Encoding::new(
+        "SYS",
+        "11010101_00001xxx_xxxxxxxx_xxxxxxxx",
+        Class::System,
+        lift_sys,
+        dis_sys,
+    ),
+    Encoding::new(
+        "MSR (register)",
+        "11010101_0001xxxx_xxxxxxxx_xxxxxxxx",
+        Class::System,
+        lift_msr,
+        dis_mrs,
+    ),
+    Encoding::new(
+        "MRS",
+        "11010101_0011xxxx_xxxxxxxx_xxxxxxxx",
+        Class::System,
+        lift_mrs,
+        dis_mrs,
+    ),
 ];
 
 fn lift_svc(l: &mut Lifter, w: u32) -> Lifted {
@@ -382,7 +466,12 @@ fn lift_sys(l: &mut Lifter, w: u32) -> Lifted {
 
 fn dis_sys(w: u32, _pc: u64) -> String {
     let rt = disas::r(bits(w, 4, 0), true);
-    match (bits(w, 18, 16), bits(w, 15, 12), bits(w, 11, 8), bits(w, 7, 5)) {
+    match (
+        bits(w, 18, 16),
+        bits(w, 15, 12),
+        bits(w, 11, 8),
+        bits(w, 7, 5),
+    ) {
         (3, 7, 4, 1) => format!("dc zva, {rt}"),
         (3, 7, 10, 1) => format!("dc cvac, {rt}"),
         (3, 7, 11, 1) => format!("dc cvau, {rt}"),
