@@ -72,7 +72,8 @@ fn signal_name(sig: i32) -> String {
         .into_owned()
 }
 
-fn dumps_core(sig: i32) -> bool {
+/// Whether `sig`'s default action dumps core (and so earns a report, as in qemu).
+pub fn dumps_core(sig: i32) -> bool {
     matches!(
         sig,
         libc::SIGQUIT

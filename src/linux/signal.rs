@@ -617,7 +617,7 @@ pub fn apply_host_disposition(sig: i32, act: &GuestSigaction) {
             flags: chld,
             ..Default::default()
         }
-    } else if act.handler == SIG_DFL && hsig == sig {
+    } else if act.handler == SIG_DFL && hsig == sig && !fault::dumps_core(sig) {
         KSigaction {
             handler: libc::SIG_DFL as u64,
             flags: chld,
@@ -625,7 +625,9 @@ pub fn apply_host_disposition(sig: i32, act: &GuestSigaction) {
         }
     } else {
         // A guest handler; or the default action of a swapped signal, which ferrite
-        // applies itself so that the process dies by the guest's signal number.
+        // applies itself so that the process dies by the guest's signal number; or a
+        // default action that dumps core (abort()'s SIGABRT…), which ferrite reports
+        // first, as qemu does.
         KSigaction {
             handler: on_async as *const () as u64,
             flags: SA_SIGINFO | chld,
@@ -655,7 +657,7 @@ pub fn init_process(process: &Process) {
                     ..Default::default()
                 }),
             );
-        } else if map_sig(sig) != sig {
+        } else if map_sig(sig) != sig || fault::dumps_core(sig) {
             apply_host_disposition(sig, &GuestSigaction::default());
         }
     }
@@ -949,7 +951,9 @@ fn deliver(process: &Process, cpu: &mut Cpu, t: &ThreadSignals, p: Pending) {
                 map_siginfo(&mut host);
                 requeue_host(map_sig(sig), &host);
             } else if !default_ignored(sig) {
-                fatal(sig, cpu.pc, false);
+                // As qemu: a report for the signals whose default action dumps core
+                // (abort() included); SIGTERM, SIGPIPE… end the process quietly.
+                fatal(sig, cpu.pc, fault::dumps_core(sig));
             }
         }
         _ => {
