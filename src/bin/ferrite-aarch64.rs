@@ -1,11 +1,13 @@
 //! `ferrite-aarch64`: run an arm64 Linux program on this x86-64 host.
-//! Thin: parse the command line, then hand over to `ferrite::linux`.
+//! Thin: parse the command line (knowing whether binfmt_misc started us), then hand
+//! over to `ferrite::linux`.
 
-use ferrite::linux::{self, cli};
+use ferrite::linux::{self, binfmt, cli};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let cmd = match cli::parse(&args, &|k| std::env::var(k).ok()) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let aux = binfmt::HostAux::current();
+    let cmd = match cli::parse_invocation(&argv, &|k| std::env::var(k).ok(), &aux) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ferrite-aarch64: {}", e.0);
@@ -14,6 +16,7 @@ fn main() {
     };
     match cmd {
         cli::Command::Print(text) => print!("{text}"),
+        cli::Command::Binfmt(request) => std::process::exit(binfmt::execute(&request)),
         cli::Command::Run {
             options,
             program,

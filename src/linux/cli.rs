@@ -4,7 +4,19 @@
 //! setups keep working) is applied first; command-line flags then override them.
 //! `--opt` means `-opt`; a bare `--` ends the options; the first non-option word is
 //! the guest program.
+//!
+//! [`parse_invocation`] looks at ferrite's whole argv first: `--binfmt …` manages the
+//! binfmt_misc registration ([`super::binfmt`]), and when binfmt_misc started ferrite
+//! the command line is the guest's alone (no ferrite options are parsed from it, so a
+//! guest `-h` reaches the guest). When the kernel marks the start as secure
+//! (`AT_SECURE`: a set-user-ID program under the `C` flag) the `FERRITE_*`/`QEMU_*`
+//! variables are ignored, as `ld.so` ignores `LD_*` then.
+//!
+//! Arguments are `OsString`s: a guest argument need not be UTF-8 (options must be).
 
+use std::ffi::{OsStr, OsString};
+
+use super::binfmt;
 use super::Options;
 use crate::log;
 
@@ -16,10 +28,12 @@ pub enum Command {
     Run {
         options: Options,
         program: String,
-        args: Vec<String>,
+        args: Vec<OsString>,
     },
     /// Print this text to stdout and exit 0.
     Print(String),
+    /// `--binfmt …`: manage the binfmt_misc registration.
+    Binfmt(binfmt::Request),
 }
 
 /// A usage error: one line for the user, exit status 1.
@@ -118,6 +132,8 @@ fn usage() -> String {
         };
         s += &format!("{name:<8} {arg:<12} {env:<24} {}\n", o.help);
     }
+    s += "\nbinfmt_misc (see README.md, \"binfmt_misc and arm64 chroots\"):\n";
+    s += binfmt::USAGE;
     s += "\nEach FERRITE_* variable falls back to the QEMU_* variable of the same name.\n\
           Defaults:\n  FERRITE_LD_PREFIX  = (none)\n  FERRITE_STACK_SIZE = 8M (or RLIMIT_STACK if larger)\n";
     s
@@ -211,14 +227,61 @@ fn apply(st: &mut State, name: &str, val: Option<String>) -> Result<Option<Comma
     Ok(None)
 }
 
-/// Parse `args` (without ferrite's own argv[0]) and the environment.
-pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Command, CliError> {
-    let mut st = State {
-        options: Options::default(),
-        log_items: 0,
-        log_file: None,
-    };
-    // Environment first.
+/// Parse ferrite's whole argv (`argv[0]` included), knowing how the kernel started it
+/// (`aux`: ferrite's own auxv).
+pub fn parse_invocation(
+    argv: &[OsString],
+    env: &dyn Fn(&str) -> Option<String>,
+    aux: &binfmt::HostAux,
+) -> Result<Command, CliError> {
+    let no_env = |_: &str| None;
+    let env: &dyn Fn(&str) -> Option<String> = if aux.secure { &no_env } else { env };
+    if let Some(inv) = binfmt::detect(argv, aux, |a| a.as_encoded_bytes().to_vec()) {
+        let mut st = State::new();
+        if let Some(cmd) = apply_env(&mut st, env)? {
+            return Ok(cmd);
+        }
+        st.options.binfmt = Some(inv.start);
+        let program = utf8(&inv.program, "program path")?;
+        return finish(st, program, inv.argv);
+    }
+    let args = argv.get(1..).unwrap_or(&[]);
+    if matches!(
+        args.first().and_then(|a| a.to_str()),
+        Some("--binfmt" | "-binfmt")
+    ) {
+        let words = args[1..]
+            .iter()
+            .map(|a| utf8(a, "--binfmt argument"))
+            .collect::<Result<Vec<_>, _>>()?;
+        return binfmt::parse_request(&words)
+            .map(Command::Binfmt)
+            .map_err(CliError);
+    }
+    parse(args, env)
+}
+
+fn utf8(a: &OsStr, what: &str) -> Result<String, CliError> {
+    a.to_str()
+        .map(String::from)
+        .ok_or_else(|| CliError(format!("{what} is not valid UTF-8: {a:?}")))
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            options: Options::default(),
+            log_items: 0,
+            log_file: None,
+        }
+    }
+}
+
+/// Apply the `FERRITE_*` (or `QEMU_*`) variables.
+fn apply_env(
+    st: &mut State,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Command>, CliError> {
     for o in OPTS.iter().filter(|o| !o.env.is_empty()) {
         let val = env(&format!("FERRITE_{}", o.env)).or_else(|| env(&format!("QEMU_{}", o.env)));
         if let Some(val) = val {
@@ -226,34 +289,44 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
                 // Flag variables: any value but empty/"0" turns them on (-version excluded:
                 // it only makes sense on the command line).
                 if o.names[0] != "version" && !val.is_empty() && val != "0" {
-                    apply(&mut st, o.names[0], None)?;
+                    apply(st, o.names[0], None)?;
                 }
-            } else if let Some(cmd) = apply(&mut st, o.names[0], Some(val))? {
-                return Ok(cmd);
+            } else if let Some(cmd) = apply(st, o.names[0], Some(val))? {
+                return Ok(Some(cmd));
             }
         }
     }
+    Ok(None)
+}
+
+/// Parse `args` (without ferrite's own argv[0]) and the environment.
+pub fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Command, CliError> {
+    let mut st = State::new();
+    // Environment first.
+    if let Some(cmd) = apply_env(&mut st, env)? {
+        return Ok(cmd);
+    }
     let mut i = 0;
     while i < args.len() {
-        let a = &args[i];
-        if a == "--" {
+        let raw = &args[i];
+        if raw == "--" {
             i += 1;
             break;
         }
-        if !a.starts_with('-') || a == "-" {
+        if !raw.as_encoded_bytes().starts_with(b"-") || raw == "-" {
             break;
         }
+        let a = &utf8(raw, "option")?;
         let name = a.trim_start_matches('-');
         let Some(o) = OPTS.iter().find(|o| o.names.contains(&name)) else {
             return Err(CliError(format!("unknown option '{a}' (try -h)")));
         };
         let val = if o.arg.is_some() {
             i += 1;
-            Some(
-                args.get(i)
-                    .cloned()
-                    .ok_or_else(|| CliError(format!("option '{a}' needs an argument")))?,
-            )
+            let v = args
+                .get(i)
+                .ok_or_else(|| CliError(format!("option '{a}' needs an argument")))?;
+            Some(utf8(v, &format!("the argument of '{a}'"))?)
         } else {
             None
         };
@@ -262,9 +335,15 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         }
         i += 1;
     }
-    let Some(program) = args.get(i).cloned() else {
+    let Some(program) = args.get(i) else {
         return Err(CliError("no program given (try -h)".into()));
     };
+    let program = utf8(program, "program path")?;
+    finish(st, program, args[i..].to_vec())
+}
+
+/// Turn on logging and build the `Run` command.
+fn finish(st: State, program: String, args: Vec<OsString>) -> Result<Command, CliError> {
     log::enable(st.log_items);
     if let Some(f) = &st.log_file {
         log::set_file(f).map_err(|e| CliError(format!("cannot open log file {f}: {e}")))?;
@@ -272,7 +351,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     Ok(Command::Run {
         options: st.options,
         program,
-        args: args[i..].to_vec(),
+        args,
     })
 }
 
@@ -280,8 +359,12 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
 mod tests {
     use super::*;
 
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
     fn p(args: &[&str]) -> Result<Command, CliError> {
-        let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let v = os(args);
         parse(&v, &|_| None)
     }
 
@@ -318,12 +401,86 @@ mod tests {
             "QEMU_LD_PREFIX" => Some("/q".to_string()),
             _ => None,
         };
-        let v: Vec<String> = ["prog"].iter().map(|s| s.to_string()).collect();
+        let v = os(&["prog"]);
         match parse(&v, &env).unwrap() {
             Command::Run { options, .. } => {
                 assert_eq!(options.prefix.unwrap().to_str(), Some("/q"))
             }
             c => panic!("{c:?}"),
         }
+    }
+
+    #[test]
+    fn binfmt_invocations() {
+        let env = |k: &str| match k {
+            "FERRITE_CPU" => Some("cortex-a53".to_string()),
+            _ => None,
+        };
+        // Started by binfmt_misc with P: nothing after argv[0] is a ferrite option.
+        let aux = binfmt::HostAux {
+            at_flags: 1,
+            execfn: Some(b"/bin/ls".to_vec()),
+            ..Default::default()
+        };
+        let argv = os(&[
+            "/usr/bin/ferrite-aarch64",
+            "/bin/ls",
+            "ls",
+            "-h",
+            "--",
+            "-L",
+        ]);
+        match parse_invocation(&argv, &env, &aux).unwrap() {
+            Command::Run {
+                options,
+                program,
+                args,
+            } => {
+                assert_eq!(program, "/bin/ls");
+                assert_eq!(args, vec!["ls", "-h", "--", "-L"]);
+                assert_eq!(options.cpu.as_deref(), Some("cortex-a53"));
+                assert_eq!(
+                    options.binfmt,
+                    Some(binfmt::Start {
+                        preserve_argv0: true,
+                        exec_fd: None
+                    })
+                );
+            }
+            c => panic!("{c:?}"),
+        }
+        // Secure start (setuid program under C): the environment is ignored.
+        let secure = binfmt::HostAux {
+            secure: true,
+            execfd: Some(3),
+            ..aux.clone()
+        };
+        match parse_invocation(&argv, &env, &secure).unwrap() {
+            Command::Run { options, .. } => {
+                assert_eq!(options.cpu, None);
+                assert_eq!(options.binfmt.unwrap().exec_fd, Some(3));
+            }
+            c => panic!("{c:?}"),
+        }
+        // A direct run parses options as before; guest arguments may be non-UTF-8.
+        let direct = binfmt::HostAux::default();
+        let mut argv = os(&["ferrite-aarch64", "-cpu", "max", "prog"]);
+        argv.push(std::os::unix::ffi::OsStringExt::from_vec(vec![0xff, b'x']));
+        match parse_invocation(&argv, &env, &direct).unwrap() {
+            Command::Run { options, args, .. } => {
+                assert_eq!(options.cpu.as_deref(), Some("max"));
+                assert_eq!(options.binfmt, None);
+                assert_eq!(args[1].as_encoded_bytes(), b"\xffx");
+            }
+            c => panic!("{c:?}"),
+        }
+        // --binfmt requests.
+        let argv = os(&["ferrite-aarch64", "--binfmt", "status", "--name", "x"]);
+        assert!(matches!(
+            parse_invocation(&argv, &env, &direct).unwrap(),
+            Command::Binfmt(binfmt::Request::Status { .. })
+        ));
+        let argv = os(&["ferrite-aarch64", "--binfmt", "nope"]);
+        assert!(parse_invocation(&argv, &env, &direct).is_err());
     }
 }

@@ -2,12 +2,16 @@
 //! its `PT_INTERP` (looked up through the `-L` prefix) into the guest address space,
 //! and builds the initial stack and auxiliary vector the way the arm64 kernel does.
 //!
+//! The main program is read from its path, or from the descriptor binfmt_misc passed
+//! (`AT_EXECFD`, flag `O`), which also works for execute-only files.
+//!
 //! Every error a user can cause (not an ELF, wrong architecture, truncated or corrupt
 //! headers, missing interpreter) is a [`LoadError`] with a one-line message.
 
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use goblin::elf::header::{EM_AARCH64, ET_DYN, ET_EXEC};
@@ -100,6 +104,9 @@ pub struct LoadParams<'a> {
     pub hwcap2: u64,
     /// AT_FLAGS (bit 0: binfmt_misc preserved argv[0]).
     pub at_flags: u64,
+    /// Read the main program from this descriptor instead of `host_path` (binfmt_misc
+    /// `O`). The caller keeps ownership.
+    pub exec_fd: Option<i32>,
 }
 
 fn err<T>(msg: impl Into<String>) -> Result<T, LoadError> {
@@ -177,17 +184,55 @@ fn host_mmap(addr: u64, len: u64, prot: u64, flags: i32, fd: i32, off: u64) -> R
     }
 }
 
+/// An ELF file to map: open, and its contents.
+struct Object {
+    file: File,
+    bytes: Vec<u8>,
+}
+
+/// Open and read the file at `host_path`.
+fn read_path(path: &str, host_path: &Path) -> Result<Object, LoadError> {
+    let mut file = File::open(host_path).map_err(|e| LoadError(format!("{path}: {e}")))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes)
+        .map_err(|e| LoadError(format!("{path}: {e}")))?;
+    Ok(Object { file, bytes })
+}
+
+/// Read the file open on `fd` (from offset 0, whatever the descriptor's offset).
+fn read_fd(path: &str, fd: i32) -> Result<Object, LoadError> {
+    // SAFETY: dup of a descriptor the caller owns; the copy is owned by the File.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        let e = std::io::Error::last_os_error();
+        return err(format!("{path}: AT_EXECFD {fd}: {e}"));
+    }
+    // SAFETY: `dup` is a fresh descriptor nobody else owns.
+    let file = unsafe { File::from_raw_fd(dup) };
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read_at(&mut buf, bytes.len() as u64)
+            .map_err(|e| LoadError(format!("{path}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+    }
+    Ok(Object { file, bytes })
+}
+
 /// Map one ELF file. `hint` is where an ET_DYN object should go (0: anywhere).
 fn map_object(
     path: &str,
-    host_path: &Path,
+    obj: &Object,
     mm: &mut MemoryMap,
     hint: u64,
 ) -> Result<Mapped, LoadError> {
-    let file = File::open(host_path).map_err(|e| LoadError(format!("{path}: {e}")))?;
-    let bytes = std::fs::read(host_path).map_err(|e| LoadError(format!("{path}: {e}")))?;
-    check_ident(path, &bytes)?;
-    let elf = Elf::parse(&bytes).map_err(|e| LoadError(format!("{path}: malformed ELF: {e}")))?;
+    let (file, bytes) = (&obj.file, &obj.bytes);
+    check_ident(path, bytes)?;
+    let elf = Elf::parse(bytes).map_err(|e| LoadError(format!("{path}: malformed ELF: {e}")))?;
     let et = elf.header.e_type;
     if et != ET_EXEC && et != ET_DYN {
         return err(format!(
@@ -322,10 +367,9 @@ fn map_object(
 }
 
 /// The interpreter path named by `PT_INTERP`, if any.
-fn interp_of(path: &str, host_path: &Path) -> Result<Option<String>, LoadError> {
-    let bytes = std::fs::read(host_path).map_err(|e| LoadError(format!("{path}: {e}")))?;
-    check_ident(path, &bytes)?;
-    let elf = Elf::parse(&bytes).map_err(|e| LoadError(format!("{path}: malformed ELF: {e}")))?;
+fn interp_of(path: &str, bytes: &[u8]) -> Result<Option<String>, LoadError> {
+    check_ident(path, bytes)?;
+    let elf = Elf::parse(bytes).map_err(|e| LoadError(format!("{path}: malformed ELF: {e}")))?;
     for p in &elf.program_headers {
         if p.p_type == PT_INTERP {
             let s = p.p_offset as usize;
@@ -353,15 +397,22 @@ pub fn resolve(prefix: Option<&Path>, p: &str) -> PathBuf {
 
 /// Load the program and build its stack.
 pub fn load(params: &LoadParams, mm: &mut MemoryMap) -> Result<Loaded, LoadError> {
-    let interp_path = interp_of(params.exec_path, params.host_path)?;
-    let main = map_object(params.exec_path, params.host_path, mm, PIE_BASE)?;
+    let program = match params.exec_fd {
+        Some(fd) => read_fd(params.exec_path, fd)?,
+        None => read_path(params.exec_path, params.host_path)?,
+    };
+    let interp_path = interp_of(params.exec_path, &program.bytes)?;
+    let main = map_object(params.exec_path, &program, mm, PIE_BASE)?;
+    drop(program);
     let interp = match &interp_path {
         Some(ip) => {
             let host = resolve(params.prefix, ip);
+            // Escaped in messages: a corrupt PT_INTERP may hold newlines or control bytes.
+            let shown = ip.escape_debug().to_string();
             if !host.exists() {
-                return err(format!("cannot open ELF interpreter {ip}: use -L"));
+                return err(format!("cannot open ELF interpreter {shown}: use -L"));
             }
-            Some(map_object(ip, &host, mm, 0)?)
+            Some(map_object(&shown, &read_path(&shown, &host)?, mm, 0)?)
         }
         None => None,
     };
@@ -428,7 +479,7 @@ pub fn load(params: &LoadParams, mm: &mut MemoryMap) -> Result<Loaded, LoadError
         (AT_EUID, euid as u64),
         (AT_GID, gid as u64),
         (AT_EGID, egid as u64),
-        (AT_SECURE, (uid != euid || gid != egid) as u64),
+        (AT_SECURE, secure(uid, euid, gid, egid) as u64),
         (AT_RANDOM, random_at),
         (AT_HWCAP2, params.hwcap2),
         (AT_EXECFN, execfn),
@@ -463,6 +514,15 @@ pub fn load(params: &LoadParams, mm: &mut MemoryMap) -> Result<Loaded, LoadError
         auxv,
         stack: (base, top),
     })
+}
+
+/// AT_SECURE for the guest: what the kernel decided for ferrite's own exec (under
+/// binfmt_misc `C` that is the guest program's exec: set-user-ID, set-group-ID, file
+/// capabilities), or differing real and effective ids.
+fn secure(uid: u32, euid: u32, gid: u32, egid: u32) -> bool {
+    // SAFETY: getauxval only reads the process's auxiliary vector.
+    let host = unsafe { libc::getauxval(AT_SECURE as libc::c_ulong) } != 0;
+    host || uid != euid || gid != egid
 }
 
 struct StackWriter {

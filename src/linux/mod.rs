@@ -6,8 +6,10 @@
 //!
 //! Submodules: [`cli`] (QEMU-style options), [`loader`], [`mm`] (guest address space),
 //! [`guest`] (safe guest memory access), [`syscall`] (the table and handlers),
-//! [`fault`] (host signal handlers for guest faults).
+//! [`fault`] (host signal handlers for guest faults), [`binfmt`] (binfmt_misc
+//! registration and start-up).
 
+pub mod binfmt;
 pub mod cli;
 pub mod fault;
 pub mod guest;
@@ -81,6 +83,8 @@ pub struct Options {
     /// `-E`/`-U`: environment changes, applied in order.
     pub set_env: Vec<(String, String)>,
     pub unset_env: Vec<String>,
+    /// Set when binfmt_misc started ferrite (see [`binfmt`]).
+    pub binfmt: Option<binfmt::Start>,
 }
 
 /// What all threads of the guest process share.
@@ -129,10 +133,8 @@ impl Process {
     /// Links the guest must see differently from the host (`/proc/self/exe`).
     pub fn magic_link(&self, dirfd: i32, path: &CString) -> Option<OsString> {
         let _ = dirfd;
-        let b = path.as_bytes();
-        let pid = std::process::id().to_string();
-        let own = format!("/proc/{pid}/exe");
-        if b == b"/proc/self/exe" || b == own.as_bytes() {
+        // /proc/self/exe, /proc/<pid>/exe, /proc/thread-self/exe, …/task/<tid>/exe.
+        if procfs::own_file(path.as_bytes()) == Some(&b"exe"[..]) {
             return Some(self.exe_path.clone().into_os_string());
         }
         None
@@ -209,7 +211,7 @@ pub struct StartError(pub String);
 /// Start the guest program `args[0]` with arguments `args` (argv[0] included).
 /// Returns only if the program could not be started; otherwise the process exits
 /// with the guest's status.
-pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), StartError> {
+pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), StartError> {
     let model_name = options.cpu.clone().unwrap_or_else(|| "max".into());
     let model = crate::arm64::model::find(&model_name)
         .ok_or_else(|| StartError(format!("unknown CPU model '{model_name}' (try -cpu help)")))?;
@@ -219,11 +221,16 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
     let mut mmap = mm::MemoryMap::new(vec![(cs as u64, ce as u64)]);
 
     let host_path = PathBuf::from(program);
-    let exe_path =
-        std::fs::canonicalize(&host_path).map_err(|e| StartError(format!("{program}: {e}")))?;
+    // binfmt_misc `O`: the kernel opened the program for us (it may be execute-only).
+    let exec_fd = options.binfmt.and_then(|b| b.exec_fd);
+    let exe_path = std::fs::canonicalize(&host_path)
+        .or_else(|e| exec_fd.map(|_| host_path.clone()).ok_or(e))
+        .map_err(|e| StartError(format!("{program}: {e}")))?;
     let mut argv: Vec<CString> = args
         .iter()
-        .map(|a| CString::new(a.as_bytes()).map_err(|_| StartError("NUL in argument".into())))
+        .map(|a| {
+            CString::new(a.as_encoded_bytes()).map_err(|_| StartError("NUL in argument".into()))
+        })
         .collect::<Result<_, _>>()?;
     if let Some(a0) = &options.argv0 {
         if let Some(first) = argv.first_mut() {
@@ -241,9 +248,18 @@ pub fn run(options: Options, program: &str, args: Vec<String>) -> Result<(), Sta
         stack_size,
         hwcap: hwcap_of(model),
         hwcap2: 0,
+        // The guest was not started by binfmt_misc itself (ferrite consumed the
+        // P bit and argv slot): as on an arm64 kernel running it natively.
         at_flags: 0,
+        exec_fd,
     };
-    let loaded = loader::load(&params, &mut mmap).map_err(|e| StartError(e.0))?;
+    let loaded = loader::load(&params, &mut mmap);
+    if let Some(fd) = exec_fd {
+        // The guest must not see the descriptor; its mappings stay.
+        // SAFETY: closing the descriptor the kernel passed to ferrite (AT_EXECFD).
+        unsafe { libc::close(fd) };
+    }
+    let loaded = loaded.map_err(|e| StartError(e.0))?;
     if log::enabled(Item::Page) {
         let mut s = String::from("guest memory map at start-up:\n");
         for (start, v) in &mmap.vmas {

@@ -12,7 +12,9 @@
 //! - `execve` of an arm64 ELF, or of a `#!` script whose interpreter is an arm64 ELF,
 //!   re-executes ferrite itself with the same options, whether or not binfmt_misc is
 //!   registered; anything else (host binaries, host scripts) is executed natively by
-//!   the host kernel. `/proc/self/exe` means the guest program.
+//!   the host kernel. `/proc/self/exe` means the guest program. When binfmt_misc
+//!   started ferrite (and there is no `-L`), every execve goes to the host kernel,
+//!   whose binfmt_misc entry brings arm64 programs back to ferrite.
 
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -164,6 +166,27 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
     }
     if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64 != 0 {
         return -(libc::EINVAL as i64);
+    }
+    if p.options.binfmt.is_some() && p.options.prefix.is_none() {
+        // Started by binfmt_misc: its entry brings arm64 programs and scripts back to
+        // ferrite with the registration's flags (C: a set-user-ID program gets its
+        // credentials, which re-executing ferrite by path would lose; F: ferrite need
+        // not exist inside a chroot). The host kernel does everything else.
+        let mut av: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+        av.push(std::ptr::null());
+        let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+        ev.push(std::ptr::null());
+        return host_syscall(
+            Sysno::execveat.id() as u32,
+            [
+                dirfd,
+                raw.as_ptr() as u64,
+                av.as_ptr() as u64,
+                ev.as_ptr() as u64,
+                flags,
+                0,
+            ],
+        );
     }
     // The kernel's permission checks come first: ENOENT, EACCES…
     // SAFETY: `host` is a valid NUL-terminated path.
