@@ -7,7 +7,7 @@
 //! Submodules: [`cli`] (QEMU-style options), [`loader`], [`mm`] (guest address space),
 //! [`guest`] (safe guest memory access), [`syscall`] (the table and handlers),
 //! [`fault`] (host signal handlers for guest faults), [`binfmt`] (binfmt_misc
-//! registration and start-up).
+//! registration and start-up), [`vfork`] (vfork semantics without shared memory).
 
 pub mod binfmt;
 pub mod cli;
@@ -19,6 +19,7 @@ pub mod procfs;
 pub mod signal;
 pub mod syscall;
 pub mod thread;
+pub mod vfork;
 
 use std::ffi::{CString, OsString};
 use std::path::PathBuf;

@@ -143,11 +143,15 @@ pub fn spawn(
 /// `exit` that is not the last (the caller's host thread then ends or parks).
 pub fn finish(process: &Process, ending: Ending) {
     match ending {
-        Ending::Exit(status) => std::process::exit(status),
+        Ending::Exit(status) => {
+            super::vfork::flush(process);
+            std::process::exit(status)
+        }
         Ending::Signal(sig) => super::fault::die_by_signal(sig),
         Ending::ThreadExit(status) => {
             let left = process.threads.fetch_sub(1, Ordering::SeqCst) - 1;
             if left == 0 {
+                super::vfork::flush(process);
                 std::process::exit(status);
             }
             let addr = CLEAR_CHILD_TID.with(|c| c.get());

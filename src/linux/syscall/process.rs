@@ -4,11 +4,13 @@
 //!   code cache included, is duplicated with it) and the child continues the guest
 //!   with X0 = 0. The arm64 argument order (flags, newsp, parent_tid, tls, child_tid)
 //!   is reordered for the host, and `CLONE_SETTLS` sets the child's TPIDR_EL0 instead
-//!   of the host's TLS register. `vfork` (`CLONE_VM|CLONE_VFORK`) is turned into a
-//!   plain fork, as qemu-aarch64 does: the parent does not wait for the child's exec,
-//!   so glibc's posix_spawn cannot report an exec failure through shared memory (the
-//!   child exits with status 127 instead). Thread creation (`CLONE_VM` without
-//!   `CLONE_VFORK`) starts a guest thread (see [`crate::linux::thread`]).
+//!   of the host's TLS register. `vfork` (`CLONE_VM|CLONE_VFORK`) is a host
+//!   `clone(CLONE_VFORK)` without `CLONE_VM`: the parent sleeps until the child execs or
+//!   exits, and the child's writes to guest memory are carried back to it (see
+//!   [`crate::linux::vfork`]), so glibc's posix_spawn reports exec failures; a
+//!   multi-threaded parent gets plain fork semantics, as qemu-aarch64 gives every vfork.
+//!   Thread creation (`CLONE_VM` without `CLONE_VFORK`) starts a guest thread (see
+//!   [`crate::linux::thread`]).
 //! - `execve` of an arm64 ELF, or of a `#!` script whose interpreter is an arm64 ELF,
 //!   re-executes ferrite itself with the same options, whether or not binfmt_misc is
 //!   registered; anything else (host binaries, host scripts) is executed natively by
@@ -20,7 +22,8 @@ use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
 use super::{host_syscall, SyscallCtx};
-use crate::linux::guest;
+use crate::linux::vfork::{self, Channel};
+use crate::linux::{guest, Process};
 use syscalls::Sysno;
 
 pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
@@ -43,7 +46,19 @@ pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
         // CLONE_THREAD/CLONE_SIGHAND require CLONE_VM (kernel: EINVAL).
         return -(libc::EINVAL as i64);
     }
-    let host_flags = flags & !((libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64);
+    // vfork: the host suspends the parent until the child execs or exits (CLONE_VFORK
+    // kept), and the child's guest writes are carried back (see `vfork`); without a
+    // channel (several guest threads), plain fork semantics.
+    let channel = if vm && vfork {
+        Channel::open(ctx.process)
+    } else {
+        None
+    };
+    let mut drop_flags = libc::CLONE_VM | libc::CLONE_SETTLS;
+    if channel.is_none() {
+        drop_flags |= libc::CLONE_VFORK;
+    }
+    let host_flags = flags & !(drop_flags as u64);
     // Host order: flags, newsp, parent_tid, child_tid, tls. The host child keeps the
     // host stack (newsp = 0); the guest stack pointer is set below.
     let r = host_syscall(
@@ -52,12 +67,18 @@ pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     );
     if r == 0 {
         // Child.
+        if let Some(ch) = channel {
+            ch.enter_child();
+        }
         if newsp != 0 {
             ctx.cpu.x[31] = newsp;
         }
         if flags & libc::CLONE_SETTLS as u64 != 0 {
             ctx.cpu.tpidr_el0 = tls;
         }
+    } else if let Some(ch) = channel {
+        // Parent: the child has exec'd or exited (or the clone failed: nothing to copy).
+        ch.apply(ctx.process);
     }
     r
 }
@@ -109,7 +130,9 @@ fn cstr(b: &[u8]) -> Result<CString, i64> {
 }
 
 /// Execute `argv` (already decided to run under ferrite) with `envp`.
-fn exec_host(path: &CString, argv: &[CString], envp: &[CString]) -> i64 {
+fn exec_host(p: &Process, path: &CString, argv: &[CString], envp: &[CString]) -> i64 {
+    // A vfork child's writes must reach its parent before the exec replaces its memory.
+    vfork::flush(p);
     let mut av: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
     av.push(std::ptr::null());
     let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
@@ -176,6 +199,7 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
         av.push(std::ptr::null());
         let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
         ev.push(std::ptr::null());
+        vfork::flush(p);
         return host_syscall(
             Sysno::execveat.id() as u32,
             [
@@ -194,7 +218,7 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
         return super::from_libc(-1);
     }
     let Some(head) = read_head(&host) else {
-        return exec_host(&host, &argv, &envp);
+        return exec_host(p, &host, &argv, &envp);
     };
     let mut guest_argv: Vec<CString> = argv.clone();
     let program: CString;
@@ -224,11 +248,11 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
                 program = ih;
             }
             // Host interpreter (or none found): let the host kernel do it.
-            _ => return exec_host(&host, &argv, &envp),
+            _ => return exec_host(p, &host, &argv, &envp),
         }
     } else {
         // A host binary or something the kernel will refuse (ENOEXEC).
-        return exec_host(&host, &argv, &envp);
+        return exec_host(p, &host, &argv, &envp);
     }
     let mut args: Vec<CString> = vec![cstr(b"ferrite-aarch64").unwrap()];
     args.extend(p.reexec_options());
@@ -240,7 +264,7 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
     args.push(program);
     args.extend(guest_argv.into_iter().skip(1));
     let me = p.ferrite_path();
-    exec_host(&me, &args, &envp)
+    exec_host(p, &me, &args, &envp)
 }
 
 #[cfg(test)]
