@@ -123,6 +123,7 @@ fn cases() -> Vec<Case> {
         ok("strings"),
         ok("stdio"),
         ok("fpbasic"),
+        ok("fpenv"),
         ok("fileio"),
         ok("mmap"),
         ok("signals"),
@@ -135,6 +136,7 @@ fn cases() -> Vec<Case> {
             .with_env(&[("EXEC_TEST_VAR", "v")]),
         case("sysinfo", "-", &["first arg", "second"], Exited(0)),
         ok("vector"),
+        ok("neon"),
         ok("cxx"),
         // exit paths
         case("exitcode", "exit-3", &["exit", "3"], Exited(3)),
