@@ -273,6 +273,88 @@ fn fast_arith<F: Float>(op: Op2, a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> O
     Some(r)
 }
 
+macro_rules! fast_arith_lanes {
+    ($name:ident, $fmt:ty, $u:ty, $f:ty, $n:literal) => {
+        /// [`fast_arith`] for a whole vector of
+        #[doc = concat!(stringify!($n), " ", stringify!($f), " lanes")]
+        /// (the low `lanes` of them), with one decision for all: `Some` only when every
+        /// element qualifies for the fast path, so that the result and FPSR.IXC are exactly
+        /// what element-by-element evaluation gives; `None` to go element by element. The
+        /// checks are branch-free over fixed-size arrays, so the compiler vectorises them.
+        #[inline(always)]
+        pub fn $name(
+            op: Op2,
+            x: u128,
+            y: u128,
+            lanes: usize,
+            fpcr: u64,
+            fpsr: &mut u64,
+        ) -> Option<u128> {
+            const W: usize = std::mem::size_of::<$u>();
+            const EXP: $u = <$fmt>::EXP_MASK as $u;
+            const MAG: $u = (<$fmt>::MASK & !<$fmt>::SIGN) as $u;
+            // Biased exponent >= F + 3 (see `roomy`).
+            const ROOMY: $u = ((<$fmt>::F as $u) + 3) << <$fmt>::F;
+            if fpcr & FPCR_RMODE != 0 {
+                return None;
+            }
+            let split = |v: u128| -> [$u; $n] { std::array::from_fn(|i| (v >> (i * 8 * W)) as $u) };
+            let (a, b) = (split(x), split(y));
+            let mut r = [0 as $u; $n];
+            let mut bad = 0u32;
+            let mut nonzero = 0u32;
+            for i in 0..$n {
+                let (fa, fb) = (<$f>::from_bits(a[i]), <$f>::from_bits(b[i]));
+                let v = match op {
+                    Op2::Add => fa + fb,
+                    Op2::Sub => fa - fb,
+                    Op2::Mul => fa * fb,
+                    Op2::Div => fa / fb,
+                }
+                .to_bits();
+                r[i] = v;
+                let (ea, eb, ev) = (a[i] & EXP, b[i] & EXP, v & EXP);
+                let (za, zb, zv) = (a[i] & MAG == 0, b[i] & MAG == 0, v & MAG == 0);
+                let plain_a = (ea != 0 && ea != EXP) || za;
+                let plain_b = (eb != 0 && eb != EXP) || zb;
+                let zero_ok = match op {
+                    Op2::Add | Op2::Sub => true,
+                    Op2::Mul => za || zb,
+                    Op2::Div => za && !zb,
+                };
+                let roomy_v = ev >= ROOMY && ev != EXP;
+                let roomy_a = ea >= ROOMY && ea != EXP;
+                let res_ok = roomy_v && (op != Op2::Div || roomy_a);
+                let ok = plain_a && plain_b && (res_ok || (zv && zero_ok));
+                let live = i < lanes;
+                bad |= (live && !ok) as u32;
+                nonzero |= (live && !zv) as u32;
+            }
+            if bad != 0 {
+                return None;
+            }
+            if *fpsr & IXC == 0 && nonzero != 0 {
+                for i in 0..lanes {
+                    if r[i] & MAG != 0
+                        && !<$fmt>::native_exact(op, a[i] as u64, b[i] as u64, r[i] as u64)?
+                    {
+                        *fpsr |= IXC;
+                        break;
+                    }
+                }
+            }
+            let mut out = 0u128;
+            for (i, &v) in r.iter().enumerate() {
+                let keep = if i < lanes { <$u>::MAX } else { 0 };
+                out |= ((v & keep) as u128) << (i * 8 * W);
+            }
+            Some(out)
+        }
+    };
+}
+fast_arith_lanes!(fast_arith_4s, F32, u32, f32, 4);
+fast_arith_lanes!(fast_arith_2d, F64, u64, f64, 2);
+
 /// Turn a host result and its MXCSR flags into the Arm result and FPSR flags.
 /// The operands were already flushed and free of NaNs, so a NaN result can only be
 /// x86's default NaN from an invalid operation. `rz` recomputes the operation rounding

@@ -1378,3 +1378,108 @@ fn fast_paths_match_general_path() {
         assert_eq!(fast, slow, "fma d {c3:#x} {a:#x} {b:#x}");
     }
 }
+
+/// The whole-vector fast paths give, lane for lane, what element-by-element evaluation
+/// gives (result and FPSR), whenever they accept a vector; and they accept ordinary ones.
+#[test]
+fn vector_fast_paths_match_elementwise() {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let edge32 = [
+        0u64,
+        0x8000_0000,
+        0x3f80_0000,
+        0x0000_0001,
+        0x0080_0000,
+        0x7f80_0000,
+        0x7fc0_0000,
+        0x7f7f_ffff,
+        0x0d00_0000,
+        0x4000_0000,
+    ];
+    let edge64 = [
+        0u64,
+        1 << 63,
+        0x3ff0_0000_0000_0000,
+        1,
+        0x0010_0000_0000_0000,
+        0x7ff0_0000_0000_0000,
+        0x7ff8_0000_0000_0000,
+        0x7fef_ffff_ffff_ffff,
+        0x4000_0000_0000_0000,
+    ];
+    let mut accepted = 0;
+    for round in 0..40_000 {
+        let op = [Op2::Add, Op2::Sub, Op2::Mul, Op2::Div][round % 4];
+        let fpsr0 = if round % 3 == 0 { IXC } else { 0 };
+        let lanes4 = if round % 5 == 0 { 2 } else { 4 };
+        // Mostly ordinary values (small exponent spread, so adds are often exact),
+        // sometimes an edge value in one lane.
+        let mut lane32 = |k: u64| -> u64 {
+            let r = next();
+            if k % 7 == 0 {
+                edge32[(r % edge32.len() as u64) as usize]
+            } else {
+                (r & 0x807f_ffff & if k % 2 == 0 { 0xffff_f000 } else { !0 })
+                    | ((0x7c + (r >> 40) % 8) << 23)
+            }
+        };
+        let (mut x, mut y) = (0u128, 0u128);
+        for i in 0..4u64 {
+            x |= (lane32(round as u64 + i) as u128) << (32 * i);
+            y |= (lane32(round as u64 * 3 + i + 1) as u128) << (32 * i);
+        }
+        let mut f_fast = fpsr0;
+        if let Some(r) = sem::fast_arith_4s(op, x, y, lanes4, 0, &mut f_fast) {
+            accepted += 1;
+            let mut f = fpsr0;
+            let mut want = 0u128;
+            for i in 0..lanes4 {
+                let (a, b) = (
+                    (x >> (32 * i)) as u64 & 0xffff_ffff,
+                    (y >> (32 * i)) as u64 & 0xffff_ffff,
+                );
+                want |= (sem::arith::<F32>(op, a, b, 0, &mut f) as u128) << (32 * i);
+            }
+            assert_eq!(
+                (r, f_fast),
+                (want, f),
+                "4s {op:?} {x:#x} {y:#x} lanes {lanes4}"
+            );
+        }
+        let mut lane64 = |k: u64| -> u64 {
+            let r = next();
+            if k % 7 == 0 {
+                edge64[(r % edge64.len() as u64) as usize]
+            } else {
+                (r & 0x800f_ffff_ffff_ffff & if k % 2 == 0 { !0xffff_ffff } else { !0 })
+                    | ((0x3fc + (r >> 40) % 8) << 52)
+            }
+        };
+        let (x, y) = (
+            lane64(round as u64) as u128 | (lane64(round as u64 + 1) as u128) << 64,
+            lane64(round as u64 + 2) as u128 | (lane64(round as u64 + 5) as u128) << 64,
+        );
+        let mut f_fast = fpsr0;
+        if let Some(r) = sem::fast_arith_2d(op, x, y, 2, 0, &mut f_fast) {
+            accepted += 1;
+            let mut f = fpsr0;
+            let want = sem::arith::<F64>(op, x as u64, y as u64, 0, &mut f) as u128
+                | (sem::arith::<F64>(op, (x >> 64) as u64, (y >> 64) as u64, 0, &mut f) as u128)
+                    << 64;
+            assert_eq!((r, f_fast), (want, f), "2d {op:?} {x:#x} {y:#x}");
+        }
+        // Directed rounding never takes the fast path.
+        let mut f = 0;
+        assert!(sem::fast_arith_2d(op, x, y, 2, 1 << 22, &mut f).is_none());
+    }
+    assert!(
+        accepted > 20_000,
+        "fast paths accepted only {accepted} vectors"
+    );
+}

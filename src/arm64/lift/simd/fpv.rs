@@ -12,6 +12,7 @@
 use super::elem::{count, get, mask, set};
 use super::{call_word, dis, vget, vset, word_helper};
 use crate::arm64::cpu::Cpu;
+use crate::arm64::lift::fp::host::Op2;
 use crate::arm64::lift::fp::sem::{
     self, Float, Fmt, MinMax, Rounding, DZC, F16, F32, F64, FPCR_FZ, IOC, IXC, OFC, UFC,
 };
@@ -426,12 +427,113 @@ fn exec_same(cpu: &mut Cpu, w: u32) {
 }
 word_helper!(h_same, exec_same);
 
+// The common arithmetic (FADD, FSUB, FMUL, FDIV, FMLA, FMLS) gets one helper per
+// operation and element size, so nothing but the register numbers is decoded at run
+// time; each element still goes through `sem` (whose fast path handles round to
+// nearest with ordinary operands without touching MXCSR).
+const ADD: u8 = 0;
+const SUB: u8 = 1;
+const MUL: u8 = 2;
+const DIV: u8 = 3;
+const FMLA: u8 = 4;
+const FMLS: u8 = 5;
+
+#[inline(always)]
+fn exec_arith<F: Float, const ES: u32, const OP: u8>(cpu: &mut Cpu, w: u32) {
+    let lanes = (64u32 << bit(w, 30)) / ES;
+    let (rd, rn, rm) = (bits(w, 4, 0), bits(w, 9, 5), bits(w, 20, 16));
+    let (x, y, d) = (vget(cpu, rn), vget(cpu, rm), vget(cpu, rd));
+    let (fpcr, mut fpsr) = (cpu.fpcr, cpu.fpsr);
+    let op2 = match OP {
+        ADD => Some(Op2::Add),
+        SUB => Some(Op2::Sub),
+        MUL => Some(Op2::Mul),
+        DIV => Some(Op2::Div),
+        _ => None,
+    };
+    if let Some(op2) = op2 {
+        let lanes = lanes as usize;
+        let fast = if ES == 32 {
+            sem::fast_arith_4s(op2, x, y, lanes, fpcr, &mut fpsr)
+        } else {
+            sem::fast_arith_2d(op2, x, y, lanes, fpcr, &mut fpsr)
+        };
+        if let Some(r) = fast {
+            vset(cpu, rd, r);
+            cpu.fpsr = fpsr;
+            return;
+        }
+    }
+    let m = mask(ES);
+    let mut r = 0u128;
+    for i in 0..lanes {
+        let sh = i * ES;
+        let (a, b) = ((x >> sh) as u64 & m, (y >> sh) as u64 & m);
+        let v = match OP {
+            ADD => sem::fadd::<F>(a, b, fpcr, &mut fpsr),
+            SUB => sem::fsub::<F>(a, b, fpcr, &mut fpsr),
+            MUL => sem::fmul::<F>(a, b, fpcr, &mut fpsr),
+            DIV => sem::fdiv::<F>(a, b, fpcr, &mut fpsr),
+            FMLA => sem::fmuladd::<F>((d >> sh) as u64 & m, a, b, fpcr, &mut fpsr),
+            _ => sem::fmuladd::<F>((d >> sh) as u64 & m, neg::<F>(a), b, fpcr, &mut fpsr),
+        };
+        r |= ((v & m) as u128) << sh;
+    }
+    vset(cpu, rd, r);
+    cpu.fpsr = fpsr;
+}
+
+macro_rules! arith_helpers {
+    ($($name:ident = $F:ty, $es:literal, $op:ident;)*) => {$(
+        fn $name(cpu: &mut Cpu, w: u32) {
+            exec_arith::<$F, $es, $op>(cpu, w)
+        }
+    )*};
+}
+arith_helpers! {
+    fadd_s = F32, 32, ADD; fsub_s = F32, 32, SUB; fmul_s = F32, 32, MUL;
+    fdiv_s = F32, 32, DIV; fmla_s = F32, 32, FMLA; fmls_s = F32, 32, FMLS;
+    fadd_d = F64, 64, ADD; fsub_d = F64, 64, SUB; fmul_d = F64, 64, MUL;
+    fdiv_d = F64, 64, DIV; fmla_d = F64, 64, FMLA; fmls_d = F64, 64, FMLS;
+}
+word_helper!(h_fadd_s, fadd_s);
+word_helper!(h_fsub_s, fsub_s);
+word_helper!(h_fmul_s, fmul_s);
+word_helper!(h_fdiv_s, fdiv_s);
+word_helper!(h_fmla_s, fmla_s);
+word_helper!(h_fmls_s, fmls_s);
+word_helper!(h_fadd_d, fadd_d);
+word_helper!(h_fsub_d, fsub_d);
+word_helper!(h_fmul_d, fmul_d);
+word_helper!(h_fdiv_d, fdiv_d);
+word_helper!(h_fmla_d, fmla_d);
+word_helper!(h_fmls_d, fmls_d);
+
 pub fn lift_same(l: &mut Lifter, w: u32) -> Lifted {
     let f = Fv::new(w);
-    if f.is_1d() || !same_allocated(f.u, f.a, bits(w, 15, 11), false) {
+    let opc = bits(w, 15, 11);
+    if f.is_1d() || !same_allocated(f.u, f.a, opc, false) {
         return Err(LiftError::Undefined);
     }
-    call_word(l, "simd_fp_3same", h_same, w)
+    let fast = match (f.u, f.a, opc, f.sz) {
+        (0, 0, 0b11010, 0) => Some(("simd_fadd_s", h_fadd_s as super::HelperFn)),
+        (0, 1, 0b11010, 0) => Some(("simd_fsub_s", h_fsub_s as super::HelperFn)),
+        (1, 0, 0b11011, 0) => Some(("simd_fmul_s", h_fmul_s as super::HelperFn)),
+        (1, 0, 0b11111, 0) => Some(("simd_fdiv_s", h_fdiv_s as super::HelperFn)),
+        (0, 0, 0b11001, 0) => Some(("simd_fmla_s", h_fmla_s as super::HelperFn)),
+        (0, 1, 0b11001, 0) => Some(("simd_fmls_s", h_fmls_s as super::HelperFn)),
+        (0, 0, 0b11010, 1) => Some(("simd_fadd_d", h_fadd_d as super::HelperFn)),
+        (0, 1, 0b11010, 1) => Some(("simd_fsub_d", h_fsub_d as super::HelperFn)),
+        (1, 0, 0b11011, 1) => Some(("simd_fmul_d", h_fmul_d as super::HelperFn)),
+        (1, 0, 0b11111, 1) => Some(("simd_fdiv_d", h_fdiv_d as super::HelperFn)),
+        (0, 0, 0b11001, 1) => Some(("simd_fmla_d", h_fmla_d as super::HelperFn)),
+        (0, 1, 0b11001, 1) => Some(("simd_fmls_d", h_fmls_d as super::HelperFn)),
+        _ => None,
+    };
+    match fast {
+        Some((name, h)) => call_word(l, name, h, w),
+        None => call_word(l, "simd_fp_3same", h_same, w),
+    }
 }
 
 fn same_name(u: u32, a: u32, opc: u32) -> &'static str {
