@@ -175,6 +175,9 @@ impl MemoryMap {
 
     /// The guest VMAs overlapping [start, end), clipped to it, in address order.
     fn overlapping(&self, start: u64, end: u64) -> Vec<(u64, u64, Vma)> {
+        if start >= end {
+            return Vec::new();
+        }
         let first = self.find(start).map_or(start, |(s, _)| s);
         self.vmas
             .range(first..end)
@@ -395,11 +398,9 @@ impl MemoryMap {
         if (prot & !grows) & !(PROT_RWX | PROT_SEM) != 0 {
             return EINVAL;
         }
-        let upto = if self.hits_protected(addr, end) {
-            Some(addr)
-        } else {
-            self.first_gap(addr, end)
-        };
+        // As the kernel: the contiguous guest mappings from `addr` change, up to the first
+        // hole (ferrite's own memory is one), which gives ENOMEM.
+        let upto = self.first_gap(addr, end);
         let (host_end, result) = match upto {
             None => (end, 0),
             Some(g) => (g, ENOMEM),
