@@ -173,6 +173,9 @@ fn helper_return_slot(p: &Process, rsp: usize, guest_pc: u64) -> Option<usize> {
     None
 }
 
+/// `si_code` of a fault the kernel raised itself (x86: general protection).
+const SI_KERNEL: i32 = 0x80;
+
 /// Map the host siginfo of a fault to the guest's, with the ESR and fault address the
 /// arm64 kernel would record.
 fn guest_fault(sig: i32, code: i32, addr: u64, write: bool) -> ([u64; 16], Option<(u64, u64)>) {
@@ -233,7 +236,16 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
     // SAFETY: the pointer was set by this thread's run loop; the Cpu outlives it, and the
     // code using it (generated code or a helper) is interrupted.
     let stored_pc = unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*cpu).pc)) };
-    let (guest_pc, resume_rsp) = if p.engine.in_cache(host_pc) {
+    let in_cache = p.engine.in_cache(host_pc);
+    // x86 reports a non-canonical address (a general-protection fault, SI_KERNEL) without
+    // the address. Generated code always accesses guest memory through `[rax]`, where
+    // the address (after Top Byte Ignore) still is; the kernel reports it the same way.
+    let addr = if sig == libc::SIGSEGV && code == SI_KERNEL && in_cache {
+        gregs[libc::REG_RAX as usize] as u64
+    } else {
+        addr
+    };
+    let (guest_pc, resume_rsp) = if in_cache {
         match guest_pc_of(p, host_pc) {
             Some(pc) => (pc, rsp),
             None => {
@@ -250,6 +262,16 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
         // be found. Report it against the last guest PC known.
         report_uncaught(sig, stored_pc);
         die_by_signal(sig);
+    };
+    // A PROT_NONE reservation of ferrite's (such as the gap below the guest stack) is
+    // a hole for the guest: the kernel would report a translation fault there.
+    let code = if sig == libc::SIGSEGV
+        && code == signal::SEGV_ACCERR
+        && p.try_is_guest(addr) == Some(false)
+    {
+        signal::SEGV_MAPERR
+    } else {
+        code
     };
     let (ginfo, fault) = guest_fault(sig, code, addr, write);
     // SAFETY: as above; generated code keeps no copy of pc in host registers.

@@ -34,6 +34,9 @@ impl std::fmt::Display for LoadError {
 
 /// Where a PIE main program is placed (as qemu-aarch64 does, below 2^47).
 pub const PIE_BASE: u64 = 0x55_0000_0000;
+/// The arm64 kernel's default `stack_guard_gap`: 256 pages kept free below the stack.
+const STACK_GUARD_GAP: u64 = 256 * PAGE;
+
 /// Default guest stack size (8 MiB, or RLIMIT_STACK if larger and finite).
 pub const DEFAULT_STACK: u64 = 8 << 20;
 
@@ -419,18 +422,26 @@ pub fn load(params: &LoadParams, mm: &mut MemoryMap) -> Result<Loaded, LoadError
     mm.brk_start = main.end;
     mm.brk_cur = main.end;
 
-    // The stack: a fresh mapping below whatever the kernel picks.
+    // The stack: a fresh mapping below whatever the kernel picks, with the kernel's
+    // stack_guard_gap (256 pages) below it kept free: a PROT_NONE reservation that is
+    // not guest memory, so the host places no later mapping there and an overflowing
+    // guest stack faults (SEGV_MAPERR, as on the kernel) instead of running into them.
     let size = page_up(params.stack_size.max(128 * 1024));
     let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
-    let base = host_mmap(
+    let low = host_mmap(
         0,
-        size,
-        rw,
+        STACK_GUARD_GAP + size,
+        0,
         libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
         -1,
         0,
     )
     .map_err(|e| LoadError(format!("cannot allocate the guest stack: errno {}", -e)))?;
+    let base = low + STACK_GUARD_GAP;
+    let r = host_syscall(Sysno::mprotect.id() as u32, [base, size, rw, 0, 0, 0]);
+    if r < 0 {
+        return err(format!("cannot allocate the guest stack: errno {}", -r));
+    }
     mm.insert(base, base + size, rw, VmaKind::Stack);
     let top = base + size;
 

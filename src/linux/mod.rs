@@ -112,6 +112,16 @@ impl Process {
         self.mm.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether `addr` is guest memory, without waiting for the memory-map lock (for the
+    /// fault handler, which may interrupt its holder): `None` when the lock is taken.
+    pub fn try_is_guest(&self, addr: u64) -> Option<bool> {
+        match self.mm.try_lock() {
+            Ok(mm) => Some(mm.find(addr).is_some()),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner().find(addr).is_some()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Read a guest path argument and apply the `-L` prefix to absolute paths.
     pub fn guest_path(&self, addr: u64) -> Result<CString, guest::Errno> {
         let p = guest::read_cstr(addr, libc::PATH_MAX as usize)?;
