@@ -60,11 +60,18 @@ pub trait MemLowering {
     fn translate(&self, asm: &mut Asm, reg: u8, size: u8, write: bool);
 }
 
-/// User-mode lowering: guest address = host address.
+/// User-mode lowering: guest address = host address, after Top Byte Ignore (see
+/// [`crate::arm64::untag`]): bits 63:56 become copies of bit 55.
 pub struct Identity;
 
 impl MemLowering for Identity {
-    fn translate(&self, _asm: &mut Asm, _reg: u8, _size: u8, _write: bool) {}
+    fn translate(&self, asm: &mut Asm, reg: u8, _size: u8, _write: bool) {
+        dynasm!(asm
+            ; .arch x64
+            ; shl Rq(reg), 8
+            ; sar Rq(reg), 8
+        );
+    }
 }
 
 /// Addresses of the shared stubs and tables blocks use.

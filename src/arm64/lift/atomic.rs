@@ -309,6 +309,7 @@ unsafe extern "C" fn h_ldx<const SIZE: u32, const PAIR: u32>(
     _: u64,
     _: u64,
 ) -> u64 {
+    let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     let total = SIZE * (1 + PAIR);
@@ -330,6 +331,7 @@ unsafe extern "C" fn h_stx<const SIZE: u32, const PAIR: u32>(
     _: u64,
     _: u64,
 ) -> u64 {
+    let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     let total = SIZE * (1 + PAIR);
@@ -347,6 +349,7 @@ unsafe extern "C" fn h_stx<const SIZE: u32, const PAIR: u32>(
 /// LDXP of X registers: returns the first, leaves the second in the monitor (read it
 /// with [`h_monitor_hi`]).
 unsafe extern "C" fn h_ldxp_x(cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -> u64 {
+    let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     if !check_align(cpu, addr, 16) {
@@ -368,6 +371,7 @@ unsafe extern "C" fn h_monitor_hi(cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) 
 
 /// STXP of X registers.
 unsafe extern "C" fn h_stxp_x(cpu: *mut u8, addr: u64, lo: u64, hi: u64, _: u64) -> u64 {
+    let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     if !check_align(cpu, addr, 16) {
@@ -409,6 +413,7 @@ unsafe extern "C" fn h_cas<const SIZE: u32>(
     new: u64,
     _: u64,
 ) -> u64 {
+    let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     if !check_align(cpu, addr, SIZE as u64) {
@@ -423,6 +428,7 @@ unsafe extern "C" fn h_cas<const SIZE: u32>(
 /// state and writes the old memory contents back to Xs, Xs+1 itself (the IR contract
 /// lets side-effecting helpers access guest registers).
 unsafe extern "C" fn h_casp_x(cpu: *mut u8, addr: u64, rs: u64, rt: u64, _: u64) -> u64 {
+    let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     if !check_align(cpu, addr, 16) {
@@ -491,6 +497,7 @@ unsafe extern "C" fn h_rmw<const OP: u32, const SIZE: u32>(
     _: u64,
     _: u64,
 ) -> u64 {
+    let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     if !check_align(cpu, addr, SIZE as u64) {

@@ -419,7 +419,7 @@ fn lift_msr(l: &mut Lifter, w: u32) -> Lifted {
 }
 
 unsafe extern "C" fn h_dc_zva(_cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -> u64 {
-    let base = addr & !(ZVA_BYTES - 1);
+    let base = crate::arm64::untag(addr) & !(ZVA_BYTES - 1);
     // SAFETY: user mode maps guest addresses 1:1; a bad address faults exactly like the
     // guest's own store would, and the fault handler attributes it to this instruction.
     unsafe { std::ptr::write_bytes(base as *mut u8, 0, ZVA_BYTES as usize) };

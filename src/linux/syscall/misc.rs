@@ -65,7 +65,8 @@ pub fn prctl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
         | PR_PAC_RESET_KEYS
         | PR_PAC_SET_ENABLED_KEYS
         | PR_PAC_GET_ENABLED_KEYS => EINVAL,
-        // Tagged addresses are not supported (no TBI in generated code yet).
+        // Data accesses ignore the top byte (TBI) regardless; the tagged address ABI
+        // (tagged pointers passed to system calls) is not implemented.
         PR_SET_TAGGED_ADDR_CTRL | PR_GET_TAGGED_ADDR_CTRL => EINVAL,
         // Generic options that only affect the calling process/thread the way the guest
         // means them.
