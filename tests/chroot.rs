@@ -25,12 +25,14 @@
 //! is not statically linked (a RUSTC_WRAPPER overriding `.cargo/config.toml`).
 //! `FERRITE_CHROOT_KEEP=1` keeps the root directory for inspection.
 
-use std::io::Write;
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::debs::{self, report, run};
 
 const PACKAGES: &[&str] = &[
     "busybox-static",
@@ -52,62 +54,15 @@ const FERRITE: &str = env!("CARGO_BIN_EXE_ferrite-aarch64");
 /// in /usr/sbin.
 const CHROOT: &str = "/usr/sbin/chroot";
 
-fn report(s: &str) {
-    // Straight to fd 2: libtest captures print!/eprint!, not direct writes.
-    let mut e = std::io::stderr().lock();
-    let _ = e.write_all(s.as_bytes());
-    let _ = e.flush();
-}
-
 fn skip(why: &str) {
-    report(&format!(
-        "\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPED chroot test (binfmt_misc + arm64 chroot): {why}\n\
-         !!! ferrite's binfmt_misc integration was NOT tested.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n"
-    ));
+    debs::skip(
+        "chroot test (binfmt_misc + arm64 chroot)",
+        &format!("{why}\nferrite's binfmt_misc integration was NOT tested."),
+    );
 }
 
 fn tmp_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-}
-
-/// Run a command with a timeout; only fds 0-2 are passed on.
-fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // close_range, which is async-signal-safe. CLOSE_RANGE_CLOEXEC rather than closing:
-    // std reports a failed exec through a close-on-exec pipe of its own.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::syscall(
-                libc::SYS_close_range,
-                3u32,
-                u32::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
-            );
-            Ok(())
-        });
-    }
-    let desc = format!("{cmd:?}");
-    let mut child = cmd.spawn().map_err(|e| format!("{desc}: {e}"))?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{desc}: timed out after {}s", timeout.as_secs()));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("{desc}: {e}")),
-        }
-    }
-    child.wait_with_output().map_err(|e| format!("{desc}: {e}"))
 }
 
 fn is_root() -> bool {
@@ -130,95 +85,6 @@ fn dynamically_linked(path: &str) -> bool {
         let o = phoff + i * phentsize;
         b.get(o..o + 4) == Some(&3u32.to_le_bytes()[..])
     })
-}
-
-fn deb_for(dir: &Path, pkg: &str) -> Option<PathBuf> {
-    let prefix = format!("{pkg}_");
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            let n = p.file_name().unwrap_or_default().to_string_lossy();
-            n.starts_with(&prefix) && n.ends_with("_arm64.deb")
-        })
-}
-
-/// Download the packages into the cache (system apt first; if its lists have no arm64
-/// packages, a private apt state under the cache with APT::Architecture=arm64).
-fn fetch_debs(cache: &Path) -> Result<Vec<PathBuf>, String> {
-    std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-    let missing: Vec<&str> = PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| deb_for(cache, p).is_none())
-        .collect();
-    if !missing.is_empty() {
-        report(&format!(
-            "chroot test: downloading {} arm64 packages into {}\n",
-            missing.len(),
-            cache.display()
-        ));
-        let names: Vec<String> = missing.iter().map(|p| format!("{p}:arm64")).collect();
-        let sys = run(
-            Command::new("apt-get")
-                .arg("download")
-                .args(&names)
-                .current_dir(cache),
-            Duration::from_secs(600),
-        );
-        if !sys.as_ref().is_ok_and(|o| o.status.success()) {
-            let state = cache.join("apt-state");
-            for d in ["lists/partial", "cache/archives/partial"] {
-                std::fs::create_dir_all(state.join(d)).map_err(|e| e.to_string())?;
-            }
-            let status = state.join("status");
-            if !status.exists() {
-                std::fs::write(&status, "").map_err(|e| e.to_string())?;
-            }
-            let opts = |c: &mut Command| {
-                c.arg("-o")
-                    .arg("APT::Architecture=arm64")
-                    .arg("-o")
-                    .arg("APT::Architectures::=arm64")
-                    .arg("-o")
-                    .arg(format!(
-                        "Dir::State::Lists={}",
-                        state.join("lists").display()
-                    ))
-                    .arg("-o")
-                    .arg(format!("Dir::Cache={}", state.join("cache").display()))
-                    .arg("-o")
-                    .arg(format!("Dir::State::status={}", status.display()))
-                    .arg("-o")
-                    .arg("Debug::NoLocking=1");
-            };
-            let mut up = Command::new("apt-get");
-            opts(&mut up);
-            up.arg("update");
-            let o = run(&mut up, Duration::from_secs(600))?;
-            if !o.status.success() {
-                return Err(format!(
-                    "apt-get update (private arm64 lists) failed: {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                ));
-            }
-            let mut dl = Command::new("apt-get");
-            opts(&mut dl);
-            dl.arg("download").args(&missing).current_dir(cache);
-            let o = run(&mut dl, Duration::from_secs(600))?;
-            if !o.status.success() {
-                return Err(format!(
-                    "apt-get download failed: {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                ));
-            }
-        }
-    }
-    PACKAGES
-        .iter()
-        .map(|p| deb_for(cache, p).ok_or_else(|| format!("{p}: no .deb after download")))
-        .collect()
 }
 
 /// Mark every arm64 executable in the root's bin directories with `tag`.
@@ -369,12 +235,13 @@ fn arm64_chroot_through_binfmt_misc() {
         String::from_utf8_lossy(&st.stdout)
     );
 
-    let debs = match fetch_debs(&tmp_dir().join("chroot-debs")) {
+    let debs = match debs::fetch_debs(&tmp_dir().join("chroot-debs"), "arm64", PACKAGES) {
         Ok(d) => d,
-        Err(e) => {
+        Err(debs::FetchError::Unavailable(e)) => {
             skip(&format!("cannot download the arm64 packages: {e}"));
             return;
         }
+        Err(debs::FetchError::Broken(e)) => panic!("arm64 packages: {e}"),
     };
     let root = tmp_dir().join(format!("chroot-root-{pid}"));
     let _ = std::fs::remove_dir_all(&root);

@@ -117,10 +117,11 @@ fn have(cmd: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Compiled programs, by (program, arch).
-fn built() -> &'static Mutex<BTreeMap<(String, &'static str), Result<PathBuf, String>>> {
-    static B: OnceLock<Mutex<BTreeMap<(String, &'static str), Result<PathBuf, String>>>> =
-        OnceLock::new();
+/// Compiled programs (or the build error), by (program, arch).
+type Built = Mutex<BTreeMap<(String, &'static str), Result<PathBuf, String>>>;
+
+fn built() -> &'static Built {
+    static B: OnceLock<Built> = OnceLock::new();
     B.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 

@@ -1422,10 +1422,10 @@ fn vector_fast_paths_match_elementwise() {
         // sometimes an edge value in one lane.
         let mut lane32 = |k: u64| -> u64 {
             let r = next();
-            if k % 7 == 0 {
+            if k.is_multiple_of(7) {
                 edge32[(r % edge32.len() as u64) as usize]
             } else {
-                (r & 0x807f_ffff & if k % 2 == 0 { 0xffff_f000 } else { !0 })
+                (r & 0x807f_ffff & if k.is_multiple_of(2) { 0xffff_f000 } else { !0 })
                     | ((0x7c + (r >> 40) % 8) << 23)
             }
         };
@@ -1454,10 +1454,15 @@ fn vector_fast_paths_match_elementwise() {
         }
         let mut lane64 = |k: u64| -> u64 {
             let r = next();
-            if k % 7 == 0 {
+            if k.is_multiple_of(7) {
                 edge64[(r % edge64.len() as u64) as usize]
             } else {
-                (r & 0x800f_ffff_ffff_ffff & if k % 2 == 0 { !0xffff_ffff } else { !0 })
+                (r & 0x800f_ffff_ffff_ffff
+                    & if k.is_multiple_of(2) {
+                        !0xffff_ffff
+                    } else {
+                        !0
+                    })
                     | ((0x3fc + (r >> 40) % 8) << 52)
             }
         };
