@@ -27,6 +27,10 @@ pub enum Item {
     Page = 64,
     /// Do not chain blocks.
     NoChain = 128,
+    /// Describe each translated block in `/tmp/perf-PID.map` (`-perfmap`).
+    PerfMap = 256,
+    /// A summary of the translator's work when the process ends.
+    Stats = 512,
 }
 
 /// Names and help for `-d help`.
@@ -55,6 +59,16 @@ pub const ITEMS: &[(&str, Item, &str)] = &[
     ("strace", Item::Strace, "log system calls and their results"),
     ("page", Item::Page, "show the guest memory map"),
     ("nochain", Item::NoChain, "do not chain translated blocks"),
+    (
+        "perfmap",
+        Item::PerfMap,
+        "write /tmp/perf-PID.map for perf (same as -perfmap)",
+    ),
+    (
+        "stats",
+        Item::Stats,
+        "at exit: blocks translated, bytes emitted, translation time, exits by reason",
+    ),
 ];
 
 static FLAGS: AtomicU32 = AtomicU32::new(0);
@@ -160,4 +174,19 @@ macro_rules! log {
             $crate::log::write(&format!($($arg)*));
         }
     };
+}
+
+/// Append one translated block to `/tmp/perf-PID.map`, the file `perf report` reads to
+/// name JIT code: `host-start size name`, the name giving the block's guest address.
+/// The file is opened for each line (close-on-exec, append) so that no descriptor of
+/// ferrite's stays open for the guest to see, and a forked child writes its own file.
+pub fn perfmap(host: usize, len: usize, guest_pc: u64, guest_insns: usize) {
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{host:x} {len:x} guest:{guest_pc:#x}[{guest_insns}]");
+    }
 }

@@ -115,7 +115,24 @@ pub struct Stats {
     pub host_bytes: u64,
     pub chains: u64,
     pub flushes: u64,
+    /// Time spent decoding, lifting, optimising and emitting (counted under `-d stats`).
+    pub translate_ns: u64,
 }
+
+/// Names of the exits from generated code, indexed by exit code (`x64::exit`).
+pub const EXIT_NAMES: [&str; 11] = [
+    "?",
+    "chain request",
+    "indirect lookup",
+    "interrupt",
+    "svc",
+    "brk",
+    "undefined",
+    "privileged",
+    "fetch fault",
+    "ic ivau",
+    "resync",
+];
 
 pub struct Engine {
     cache: Mutex<CodeCache>,
@@ -127,6 +144,8 @@ pub struct Engine {
     mem: Box<dyn MemLowering + Send + Sync>,
     chaining: bool,
     stats: Mutex<Stats>,
+    /// Exits from generated code to the dispatcher, by exit code (under `-d stats`).
+    exits: [AtomicU64; 11],
     /// Words already reported under `-d unimp`.
     reported: Mutex<std::collections::HashSet<u32>>,
     /// Held for reading while a thread runs generated code; for writing by a reset.
@@ -218,6 +237,7 @@ impl Engine {
             mem,
             chaining,
             stats: Mutex::new(Stats::default()),
+            exits: Default::default(),
             reported: Mutex::new(Default::default()),
             epoch: RwLock::new(()),
             cpus: Mutex::new(Vec::new()),
@@ -234,6 +254,28 @@ impl Engine {
 
     pub fn stats(&self) -> Stats {
         *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The `-d stats` summary.
+    pub fn stats_report(&self) -> String {
+        let st = self.stats();
+        let mut s = format!(
+            "ferrite stats: {} blocks translated ({} guest instructions, {} host bytes, {:.1} bytes/insn) in {:.1} ms; {} chains patched; {} cache flushes\nferrite stats: exits to the dispatcher:",
+            st.blocks,
+            st.guest_insns,
+            st.host_bytes,
+            st.host_bytes as f64 / st.guest_insns.max(1) as f64,
+            st.translate_ns as f64 / 1e6,
+            st.chains,
+            st.flushes
+        );
+        for (name, n) in EXIT_NAMES.iter().zip(&self.exits).skip(1) {
+            let n = n.load(Ordering::Relaxed);
+            if n != 0 {
+                s += &format!(" {name} {n};");
+            }
+        }
+        s
     }
 
     fn lookup(&self, pc: u64) -> Option<Arc<BlockInfo>> {
@@ -254,6 +296,7 @@ impl Engine {
         if let Some(b) = self.lookup(pc) {
             return b;
         }
+        let t0 = log::enabled(Item::Stats).then(std::time::Instant::now);
         let mut ir = lift::translate(
             pc,
             &self.features,
@@ -304,6 +347,9 @@ impl Engine {
             }
             log::write(&s);
         }
+        if log::enabled(Item::PerfMap) {
+            log::perfmap(host, compiled.code.len(), pc, guest_insns as usize);
+        }
         let info = Arc::new(BlockInfo {
             guest_pc: pc,
             guest_len: ir.guest_len,
@@ -321,6 +367,9 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .insert(host, info.clone());
         let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t0) = t0 {
+            st.translate_ns += t0.elapsed().as_nanos() as u64;
+        }
         st.blocks += 1;
         st.guest_insns += guest_insns;
         st.host_bytes += info.host_len as u64;
@@ -459,6 +508,11 @@ impl Engine {
                 // lowering) and helpers, and returns an exit code.
                 code = unsafe { (self.enter)(cpu as *mut Cpu, host) };
                 drop(guard);
+                if log::enabled(Item::Stats) {
+                    if let Some(c) = self.exits.get(code as usize) {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 if code == exit::CHAIN {
                     let generation = self.generation();
                     let target = self.get_block(cpu.pc, fetch);

@@ -109,6 +109,12 @@ const OPTS: &[Opt] = &[
         help: "log system calls",
     },
     Opt {
+        names: &["perfmap"],
+        env: "PERFMAP",
+        arg: None,
+        help: "write /tmp/perf-PID.map (translated blocks by guest address, for perf)",
+    },
+    Opt {
         names: &["version"],
         env: "VERSION",
         arg: None,
@@ -222,6 +228,7 @@ fn apply(st: &mut State, name: &str, val: Option<String>) -> Result<Option<Comma
         }
         "D" => st.log_file = Some(v()),
         "strace" => st.log_items |= log::Item::Strace as u32,
+        "perfmap" => st.log_items |= log::Item::PerfMap as u32,
         _ => unreachable!("option table and apply() disagree"),
     }
     Ok(None)

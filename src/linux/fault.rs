@@ -284,6 +284,13 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
     gregs[libc::REG_RIP as usize] = EPILOGUE.load(Ordering::Relaxed) as i64;
 }
 
+/// The running process, once [`install`] ran.
+pub fn process() -> Option<&'static Process> {
+    let p = PROCESS.load(Ordering::Acquire);
+    // SAFETY: PROCESS is only ever set to the Process that lives for the whole run.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
 /// Install the fault handlers and the process's signal state (once, at start-up).
 pub fn install(process: &Process) {
     PROCESS.store(process as *const Process as *mut Process, Ordering::Release);

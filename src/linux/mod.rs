@@ -219,6 +219,13 @@ impl Fetch for GuestFetch<'_> {
 #[derive(Debug)]
 pub struct StartError(pub String);
 
+/// Print the `-d stats` summary (when enabled) as the process ends.
+pub fn report_stats(process: &Process) {
+    if log::enabled(Item::Stats) {
+        log::write(&process.engine.stats_report());
+    }
+}
+
 /// Start the guest program `args[0]` with arguments `args` (argv[0] included).
 /// Returns only if the program could not be started; otherwise the process exits
 /// with the guest's status.

@@ -903,6 +903,9 @@ fn default_stops(sig: i32) -> bool {
 }
 
 fn fatal(sig: i32, pc: u64, report: bool) -> ! {
+    if let Some(p) = fault::process() {
+        super::report_stats(p);
+    }
     if report {
         fault::report_uncaught(sig, pc);
     }

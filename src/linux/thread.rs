@@ -144,6 +144,7 @@ pub fn spawn(
 pub fn finish(process: &Process, ending: Ending) {
     match ending {
         Ending::Exit(status) => {
+            super::report_stats(process);
             super::vfork::flush(process);
             std::process::exit(status)
         }
@@ -151,6 +152,7 @@ pub fn finish(process: &Process, ending: Ending) {
         Ending::ThreadExit(status) => {
             let left = process.threads.fetch_sub(1, Ordering::SeqCst) - 1;
             if left == 0 {
+                super::report_stats(process);
                 super::vfork::flush(process);
                 std::process::exit(status);
             }
