@@ -195,6 +195,38 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
         // ferrite with the registration's flags (C: a set-user-ID program gets its
         // credentials, which re-executing ferrite by path would lose; F: ferrite need
         // not exist inside a chroot). The host kernel does everything else.
+        //
+        // fexecve (execveat(fd, "", AT_EMPTY_PATH)) and execveat(dirfd, "rel", …) with a
+        // close-on-exec descriptor: the kernel names such a program /dev/fd/N[/rel] and
+        // marks that name inaccessible after the exec (BINPRM_FLAGS_PATH_INACCESSIBLE in
+        // fs/exec.c), and binfmt_misc then refuses it with ENOENT (fs/binfmt_misc.c,
+        // load_misc_binary), while a native arm64 kernel would run it. So exec it by its
+        // /proc/self/fd/N[/rel] name instead, as glibc's fexecve does without execveat
+        // (needs /proc in the chroot; without it the result is ENOENT, as before).
+        let (mut dirfd, mut flags, mut raw) = (dirfd, flags, raw);
+        // SAFETY: F_GETFD on any integer is harmless; a bad descriptor gives -1.
+        let fd_flags = unsafe { libc::fcntl(dirfd as i32, libc::F_GETFD) };
+        if dirfd as i32 != libc::AT_FDCWD
+            && !raw.as_bytes().starts_with(b"/")
+            && fd_flags >= 0
+            && fd_flags & libc::FD_CLOEXEC != 0
+            && (!raw.as_bytes().is_empty() || flags & libc::AT_EMPTY_PATH as u64 != 0)
+        {
+            let mut b = format!("/proc/self/fd/{}", dirfd as i32).into_bytes();
+            if raw.as_bytes().is_empty() {
+                // The descriptor itself: following its magic link is the point.
+                flags &= !(libc::AT_SYMLINK_NOFOLLOW as u64);
+            } else {
+                b.push(b'/');
+                b.extend_from_slice(raw.as_bytes());
+            }
+            raw = match cstr(&b) {
+                Ok(c) => c,
+                Err(e) => return e,
+            };
+            dirfd = libc::AT_FDCWD as u64;
+            flags &= !(libc::AT_EMPTY_PATH as u64);
+        }
         let mut av: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
         av.push(std::ptr::null());
         let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
