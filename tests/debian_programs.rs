@@ -1275,6 +1275,26 @@ fn python3() {
             }),
         );
     }
+    // fork while other threads run (and translate): the child must not inherit one of
+    // ferrite's locks held by another thread (it would hang on its first new block).
+    c.check(
+        "fork while another thread runs, 300 times (python's test_is_alive_after_fork)",
+        expect(
+            guest(root, "/usr/bin/python3.11").args([
+                "-I",
+                "-c",
+                "import os, sys, threading\n\
+                 sys.setswitchinterval(1e-6)\n\
+                 for i in range(300):\n\
+                 \x20   t = threading.Thread(target=lambda: None); t.start()\n\
+                 \x20   pid = os.fork()\n\
+                 \x20   if pid == 0: os._exit(10)\n\
+                 \x20   t.join(); assert os.waitpid(pid, 0)[1] == 10 << 8\n\
+                 print('forked', i + 1)",
+            ]),
+            "forked 300\n",
+        ),
+    );
     c.check(
         "exit status of SystemExit(4); an uncaught exception's traceback on stderr",
         debs::run(

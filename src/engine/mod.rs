@@ -24,7 +24,7 @@ pub mod testing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::arm64::cpu::Cpu;
 use crate::arm64::decode;
@@ -133,6 +133,14 @@ pub const EXIT_NAMES: [&str; 11] = [
     "ic ivau",
     "resync",
 ];
+
+/// The engine's locks, held across a host fork (see [`Engine::fork_guard`]).
+pub struct ForkGuard<'a> {
+    _cache: MutexGuard<'a, CodeCache>,
+    _blocks: RwLockWriteGuard<'a, HashMap<u64, Arc<BlockInfo>>>,
+    _by_host: RwLockWriteGuard<'a, BTreeMap<usize, Arc<BlockInfo>>>,
+    _stats: MutexGuard<'a, Stats>,
+}
 
 pub struct Engine {
     cache: Mutex<CodeCache>,
@@ -254,6 +262,19 @@ impl Engine {
 
     pub fn stats(&self) -> Stats {
         *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take every engine lock (in the order translation takes them), to be held across a
+    /// host fork: a child must not inherit a lock that another thread held at that
+    /// moment, or its first translation waits forever. Dropping the guard releases them,
+    /// in the parent and (on its copies) in the child.
+    pub fn fork_guard(&self) -> ForkGuard<'_> {
+        ForkGuard {
+            _cache: self.cache.lock().unwrap_or_else(|e| e.into_inner()),
+            _blocks: self.blocks.write().unwrap_or_else(|e| e.into_inner()),
+            _by_host: self.by_host.write().unwrap_or_else(|e| e.into_inner()),
+            _stats: self.stats.lock().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 
     /// The `-d stats` summary.

@@ -88,6 +88,13 @@ pub struct Options {
     pub binfmt: Option<binfmt::Start>,
 }
 
+/// ferrite's locks, held across a host fork (see [`Process::fork_guard`]).
+pub struct ForkGuard<'a> {
+    _engine: crate::engine::ForkGuard<'a>,
+    _mm: MutexGuard<'a, mm::MemoryMap>,
+    _sigactions: MutexGuard<'a, [GuestSigaction; 65]>,
+}
+
 /// What all threads of the guest process share.
 pub struct Process {
     pub engine: Engine,
@@ -110,6 +117,17 @@ impl Process {
     /// The guest memory map.
     pub fn mm(&self) -> MutexGuard<'_, mm::MemoryMap> {
         self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every lock of ferrite's that another thread could hold at a host fork (engine,
+    /// memory map, sigaction table), taken in their nesting order; see
+    /// [`Engine::fork_guard`].
+    pub fn fork_guard(&self) -> ForkGuard<'_> {
+        ForkGuard {
+            _engine: self.engine.fork_guard(),
+            _mm: self.mm(),
+            _sigactions: self.sigactions.lock().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 
     /// Whether `addr` is guest memory, without waiting for the memory-map lock (for the

@@ -59,12 +59,55 @@ pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
         drop_flags |= libc::CLONE_VFORK;
     }
     let host_flags = flags & !(drop_flags as u64);
-    // Host order: flags, newsp, parent_tid, child_tid, tls. The host child keeps the
-    // host stack (newsp = 0); the guest stack pointer is set below.
-    let r = host_syscall(
-        Sysno::clone.id() as u32,
-        [host_flags, 0, parent_tid, child_tid, 0, 0],
-    );
+    // No lock of ferrite's may be held by another thread at the fork (the child would
+    // inherit it locked).
+    let guard = ctx.process.fork_guard();
+    let tid_flags =
+        (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::CLONE_PARENT_SETTID) as u64;
+    let plain_fork =
+        host_flags & !(tid_flags | 0xff) == 0 && host_flags & 0xff == libc::SIGCHLD as u64;
+    let r = if plain_fork
+        && ctx
+            .process
+            .threads
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 1
+    {
+        // Other threads may be inside glibc (malloc's arena locks…): its fork() runs the
+        // atfork handlers that make the child's copy consistent, which a raw clone skips.
+        // The tid words are then written here, as the kernel would have.
+        // SAFETY: fork in a multi-threaded process; the child only continues this
+        // thread's guest code (ferrite's locks are held by this thread, see above).
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            super::from_libc(-1)
+        } else {
+            if pid == 0 {
+                if host_flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
+                    // SAFETY: gettid cannot fail.
+                    let tid = unsafe { libc::gettid() } as u32;
+                    let _ = guest::write_val(child_tid, &tid);
+                }
+                if host_flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+                    host_syscall(
+                        Sysno::set_tid_address.id() as u32,
+                        [child_tid, 0, 0, 0, 0, 0],
+                    );
+                }
+            } else if host_flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+                let _ = guest::write_val(parent_tid, &(pid as u32));
+            }
+            pid as i64
+        }
+    } else {
+        // Host order: flags, newsp, parent_tid, child_tid, tls. The host child keeps the
+        // host stack (newsp = 0); the guest stack pointer is set below.
+        host_syscall(
+            Sysno::clone.id() as u32,
+            [host_flags, 0, parent_tid, child_tid, 0, 0],
+        )
+    };
+    drop(guard);
     if r == 0 {
         // Child.
         if let Some(ch) = channel {
