@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -214,6 +215,13 @@ int main(int argc, char **argv)
     int cwd_ok = getcwd(cwd, sizeof cwd) != NULL;
     printf("getcwd ok: %d absolute=%d\n", cwd_ok, cwd_ok && cwd[0] == '/');
     printf("isatty(stdout)=%d (the runner uses pipes)\n", isatty(1));
+    /* personality: query, set ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC, read back, reset. */
+    int pers0 = personality(0xffffffff);
+    int old_pers = personality(ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC);
+    int pers1 = personality(0xffffffff);
+    personality(pers0);
+    printf("personality: %#x old=%#x now=%#x back=%#x\n", pers0, old_pers, pers1,
+           personality(0xffffffff));
 
     printf("sysinfo: %s (%d failures)\n", failures ? "FAIL" : "ok", failures);
     return failures;

@@ -229,3 +229,36 @@ pub fn setrlimit(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
         Err(e) => e,
     }
 }
+
+/// `personality` as arm64's `arm64_personality`: PER_LINUX32 is refused (no AArch32 at
+/// EL0, `EINVAL`), `0xffffffff` only queries. The persona bits that would change how the
+/// host treats ferrite itself (READ_IMPLIES_EXEC, ADDR_LIMIT_32BIT, ADDR_LIMIT_3GB,
+/// MMAP_PAGE_ZERO) are kept for the guest here; the rest (ADDR_NO_RANDOMIZE…) go to the
+/// host, so that they also reach the programs the guest executes, as on a real kernel.
+pub fn personality(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    const PER_MASK: u32 = 0xff;
+    const PER_LINUX32: u32 = 0x0008;
+    const GUEST_ONLY: u32 = 0x0040_0000 | 0x0080_0000 | 0x0800_0000 | 0x0010_0000;
+    static KEPT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let p = a[0] as u32;
+    let host_old = host_syscall(Sysno::personality.id() as u32, [0xffff_ffff, 0, 0, 0, 0, 0]);
+    if host_old < 0 {
+        return host_old;
+    }
+    let old = host_old as u32 | KEPT.load(std::sync::atomic::Ordering::Relaxed);
+    if p == 0xffff_ffff {
+        return old as i64;
+    }
+    if p & PER_MASK == PER_LINUX32 {
+        return EINVAL;
+    }
+    let r = host_syscall(
+        Sysno::personality.id() as u32,
+        [(p & !GUEST_ONLY) as u64, 0, 0, 0, 0, 0],
+    );
+    if r < 0 {
+        return r;
+    }
+    KEPT.store(p & GUEST_ONLY, std::sync::atomic::Ordering::Relaxed);
+    old as i64
+}
