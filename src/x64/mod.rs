@@ -311,6 +311,11 @@ struct Emitter<'a> {
     fused: Vec<bool>,
     /// The `Cond` value folded into the terminating branch (`cmp` + `jcc`).
     branch_cond: Option<usize>,
+    /// The value `rax` still holds from the last instruction that defined one
+    /// ([`Emitter::def_rax`] is always an instruction's last emission). Only the next
+    /// emitting instruction may use it, for its first operand, before emitting
+    /// anything: it saves the reload of a result that feeds the next operation.
+    rax_cache: Option<Val>,
 }
 
 /// Compile `block` for placement at host address `base`.
@@ -383,6 +388,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         chain_stubs: Vec::new(),
         fused,
         branch_cond,
+        rax_cache: None,
     };
     e.prologue();
     for i in 0..n {
@@ -491,8 +497,9 @@ impl Emitter<'_> {
         l
     }
 
-    /// Store `rax` as the value of instruction `i`.
+    /// Store `rax` as the value of instruction `i` (an instruction's last emission).
     fn def_rax(&mut self, i: usize) {
+        self.rax_cache = Some(Val(i as u32));
         if self.last_use[i] <= i as u32 && !self.used_by_term(i) {
             return; // never used
         }
@@ -551,14 +558,22 @@ impl Emitter<'_> {
                 return;
             }
             Op::Call(h, args) => {
+                self.rax_cache = None;
                 self.call(i, h.f as usize, &args, h.side_effects);
                 return;
             }
             _ => {}
         }
         match op {
+            // No code: `rax` keeps what it holds.
             Op::Flags(..) if self.fused[i] => return,
             Op::Cond(..) if self.branch_cond == Some(i) => return,
+            _ => {}
+        }
+        // From here on this instruction emits code; only its first operand load may use
+        // what `rax` holds.
+        let cached = self.rax_cache.take();
+        match op {
             Op::SetNzcv(f) if self.fused[f.0 as usize] => {
                 let fop = self.load_flag_operands(f, i);
                 self.flags(fop.0, fop.1);
@@ -584,7 +599,7 @@ impl Emitter<'_> {
         }
         if let Op::Bin(bop, w, a, b) = op {
             if let Loc::Const(c) = self.loc[b.0 as usize] {
-                if self.bin_imm(bop, w, a, c) {
+                if self.bin_imm(bop, w, a, c, cached == Some(a)) {
                     self.free_dead(i);
                     self.def_rax(i);
                     return;
@@ -595,6 +610,9 @@ impl Emitter<'_> {
         let args = op.args();
         let scratch = [RAX, RCX, RDX];
         for (k, a) in args.iter().enumerate() {
+            if k == 0 && cached == Some(*a) {
+                continue; // already in rax
+            }
             self.load(scratch[k], *a);
         }
         self.free_dead(i);
@@ -849,7 +867,7 @@ impl Emitter<'_> {
 
     /// `rax = a op c` with `c` as an immediate, when x86 has such a form and `c` fits.
     /// Returns false (emitting nothing) otherwise.
-    fn bin_imm(&mut self, op: BinOp, w: W, a: Val, c: u64) -> bool {
+    fn bin_imm(&mut self, op: BinOp, w: W, a: Val, c: u64, a_in_rax: bool) -> bool {
         let w64 = w == W::W64;
         // The immediate as x86 sees it: sign-extended 32 bits (64-bit ops) or the low
         // 32 bits (32-bit ops, where the value is taken modulo 2^32).
@@ -877,7 +895,9 @@ impl Emitter<'_> {
         if !ok {
             return false;
         }
-        self.load(RAX, a);
+        if !a_in_rax {
+            self.load(RAX, a);
+        }
         if sh == 0 && matches!(op, BinOp::Shl | BinOp::Lshr | BinOp::Ashr | BinOp::Ror) {
             // A shift by zero is the (zero-extended) value itself.
             if !w64 {
@@ -1238,6 +1258,7 @@ impl Emitter<'_> {
     }
 
     fn term(&mut self) {
+        self.rax_cache = None;
         let term = self.block.term.clone();
         match term {
             Term::Goto(t) => self.chain_exit(t),
