@@ -177,8 +177,28 @@ pub fn shift_int(x: i128, shift: i32, rounding: bool, esize: u32) -> i128 {
     }
 }
 
-/// Polynomial (carry-less) multiplication of two 64-bit values, 128-bit result.
+/// Polynomial (carry-less) multiplication of two 64-bit values, 128-bit result:
+/// PCLMULQDQ when the host has it.
 pub fn pmul(a: u64, b: u64) -> u128 {
+    if std::is_x86_feature_detected!("pclmulqdq") {
+        // SAFETY: PCLMULQDQ was detected just above.
+        return unsafe { pmul_clmul(a, b) };
+    }
+    pmul_soft(a, b)
+}
+
+/// # Safety
+/// The host must have PCLMULQDQ.
+#[target_feature(enable = "pclmulqdq")]
+unsafe fn pmul_clmul(a: u64, b: u64) -> u128 {
+    use std::arch::x86_64::*;
+    let r = _mm_clmulepi64_si128(_mm_cvtsi64_si128(a as i64), _mm_cvtsi64_si128(b as i64), 0);
+    // SAFETY: 16 plain bytes, little-endian like u128.
+    unsafe { std::mem::transmute::<__m128i, u128>(r) }
+}
+
+/// [`pmul`] from the definition.
+pub fn pmul_soft(a: u64, b: u64) -> u128 {
     let mut r = 0u128;
     for i in 0..64 {
         if (b >> i) & 1 != 0 {
