@@ -1159,32 +1159,26 @@ impl Emitter<'_> {
         // Does x86 CF mean "borrow" (Arm C is its inverse)?
         let inv_c = matches!(op, FlagOp::Sub | FlagOp::Sbc);
         self.flag_op(op, w);
-        // Pack: ah = SF ZF 0 AF 0 PF 1 CF; al = OF.
+        if inv_c {
+            // Arm's C after a subtraction is "no borrow": x86's CF inverted (cmc leaves
+            // SF, ZF and OF alone).
+            dynasm!(self.asm ; .arch x64 ; cmc);
+        }
+        // ax = SF ZF 0 AF 0 PF 1 CF : 0000000 OF (lahf; seto). Keep SF (15), ZF (14),
+        // CF (8) and OF (0) — only SF and ZF for logical ops, which clear C and V — and
+        // move them to N (31), Z (30), C (29) and V (28) with one multiply by
+        // 2^16 + 2^21 + 2^28: each target bit gets exactly one of the kept bits, the other
+        // products land below bit 28 or above bit 31 (carry-free), and the final mask
+        // drops them.
+        let keep = if op == FlagOp::Logic { 0xc000 } else { 0xc101 };
         dynasm!(self.asm
             ; .arch x64
             ; lahf
             ; seto al
-            ; movzx ecx, ah
-            ; movzx eax, al
-            ; shl eax, 28
-            ; mov edx, ecx
-            ; and edx, 1
-        );
-        if inv_c {
-            dynasm!(self.asm ; .arch x64 ; xor edx, 1);
-        }
-        if op == FlagOp::Logic {
-            // C and V are cleared by logical ops (test already clears CF/OF, but keep
-            // this explicit: the packing below would otherwise copy them).
-            dynasm!(self.asm ; .arch x64 ; xor eax, eax ; xor edx, edx);
-        }
-        dynasm!(self.asm
-            ; .arch x64
-            ; shl edx, 29
-            ; or eax, edx
-            ; and ecx, 0xc0
-            ; shl ecx, 24
-            ; or eax, ecx
+            ; movzx eax, ax
+            ; and eax, keep
+            ; imul eax, eax, 0x1021_0000
+            ; and eax, 0xf000_0000u32 as i32
         );
     }
 
