@@ -503,6 +503,9 @@ impl Emitter<'_> {
         if self.last_use[i] <= i as u32 && !self.used_by_term(i) {
             return; // never used
         }
+        if self.only_next_takes_from_rax(i) {
+            return; // its one reader finds it in rax
+        }
         match self.alloc(i) {
             Loc::Reg(r) => dynasm!(self.asm ; .arch x64 ; mov Rq(r), rax),
             Loc::Slot(s) => {
@@ -511,6 +514,32 @@ impl Emitter<'_> {
             }
             _ => unreachable!(),
         }
+    }
+
+    /// Is the value of `i` read exactly once, as the first operand of the next
+    /// instruction that emits code, which takes it from rax (see `rax_cache`)?
+    fn only_next_takes_from_rax(&self, i: usize) -> bool {
+        let insts = &self.block.insts;
+        let mut j = i + 1;
+        while j < insts.len() {
+            match insts[j].op {
+                Op::InsnStart(_) | Op::Const(_) => j += 1,
+                Op::Flags(..) if self.fused[j] => j += 1,
+                Op::Cond(..) if self.branch_cond == Some(j) => j += 1,
+                _ => break,
+            }
+        }
+        if j >= insts.len() || self.last_use[i] != j as u32 {
+            return false;
+        }
+        let op = &insts[j].op;
+        match op {
+            Op::Call(..) => return false,
+            Op::SetNzcv(f) | Op::Cond(_, f) if self.fused[f.0 as usize] => return false,
+            _ => {}
+        }
+        let args = op.args();
+        args.first() == Some(&Val(i as u32)) && args.iter().filter(|a| a.0 == i as u32).count() == 1
     }
 
     fn used_by_term(&self, i: usize) -> bool {
