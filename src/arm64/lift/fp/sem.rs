@@ -249,7 +249,7 @@ fn roomy<F: Fmt>(x: u64) -> bool {
 /// operands and a comfortably normal (or exactly zero) result. Then the only possible
 /// exception is Inexact, found with an error-free transformation (skipped when FPSR.IXC
 /// is already set). `None` sends the operation down the general path.
-#[inline]
+#[inline(always)]
 fn fast_arith<F: Float>(op: Op2, a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> Option<u64> {
     if fpcr & FPCR_RMODE != 0 || !plain::<F>(a) || !plain::<F>(b) {
         return None;
@@ -394,11 +394,15 @@ fn finish<F: Fmt>(r: u64, x86: u32, fpcr: u64, fpsr: &mut u64, rz: impl FnOnce()
     r
 }
 
-/// FPAdd / FPSub / FPMul / FPDiv.
+/// FPAdd / FPSub / FPMul / FPDiv. Inlined, so that a caller with a constant `op` (one
+/// helper per operation) gets a straight-line fast path; the general path stays out of
+/// line.
+#[inline(always)]
 pub fn arith<F: Float>(op: Op2, a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> u64 {
     arith_impl::<F>(op, a, b, fpcr, fpsr, true)
 }
 
+#[inline(always)]
 pub(super) fn arith_impl<F: Float>(
     op: Op2,
     a: u64,
@@ -413,6 +417,12 @@ pub(super) fn arith_impl<F: Float>(
             return r;
         }
     }
+    arith_general::<F>(op, a, b, fpcr, fpsr)
+}
+
+#[inline(never)]
+#[cold]
+fn arith_general<F: Float>(op: Op2, a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> u64 {
     let a = flush_input::<F>(a, fpcr, fpsr);
     let b = flush_input::<F>(b, fpcr, fpsr);
     if let Some(r) = process_nans::<F>(a, b, fpcr, fpsr) {
