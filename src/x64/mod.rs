@@ -634,6 +634,34 @@ impl Emitter<'_> {
                     return;
                 }
             }
+            // The second operand straight from its register (no copy to rcx).
+            if let Loc::Reg(r) = self.loc[b.0 as usize] {
+                if matches!(
+                    bop,
+                    BinOp::Add | BinOp::Sub | BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Mul
+                ) {
+                    if cached != Some(a) {
+                        self.load(RAX, a);
+                    }
+                    self.bin_reg(bop, w, r);
+                    self.free_dead(i);
+                    self.def_rax(i);
+                    return;
+                }
+            }
+        }
+        if let Op::GetReg(g) = op {
+            // Straight into the register the value gets, unless it stays in rax.
+            let unused = self.last_use[i] <= i as u32 && !self.used_by_term(i);
+            if !unused && !self.only_next_takes_from_rax(i) {
+                if let Loc::Reg(r) = self.alloc(i) {
+                    let o = off::x(g);
+                    dynasm!(self.asm ; .arch x64 ; mov Rq(r), [rbp + o]);
+                    return;
+                }
+                // A spill slot: the usual way, through rax.
+                self.release(Val(i as u32));
+            }
         }
         // Load operands into scratch registers: rax, rcx, rdx in argument order.
         let args = op.args();
@@ -803,6 +831,25 @@ impl Emitter<'_> {
                 dynasm!(self.asm ; .arch x64 ; mfence);
             }
             Op::InsnStart(_) | Op::Const(_) | Op::Call(..) => unreachable!(),
+        }
+    }
+
+    /// `rax = rax op r` for the operations with a register-register x86 form.
+    fn bin_reg(&mut self, op: BinOp, w: W, r: u8) {
+        match (op, w) {
+            (BinOp::Add, W::W64) => dynasm!(self.asm ; .arch x64 ; add rax, Rq(r)),
+            (BinOp::Add, W::W32) => dynasm!(self.asm ; .arch x64 ; add eax, Rd(r)),
+            (BinOp::Sub, W::W64) => dynasm!(self.asm ; .arch x64 ; sub rax, Rq(r)),
+            (BinOp::Sub, W::W32) => dynasm!(self.asm ; .arch x64 ; sub eax, Rd(r)),
+            (BinOp::And, W::W64) => dynasm!(self.asm ; .arch x64 ; and rax, Rq(r)),
+            (BinOp::And, W::W32) => dynasm!(self.asm ; .arch x64 ; and eax, Rd(r)),
+            (BinOp::Or, W::W64) => dynasm!(self.asm ; .arch x64 ; or rax, Rq(r)),
+            (BinOp::Or, W::W32) => dynasm!(self.asm ; .arch x64 ; or eax, Rd(r)),
+            (BinOp::Xor, W::W64) => dynasm!(self.asm ; .arch x64 ; xor rax, Rq(r)),
+            (BinOp::Xor, W::W32) => dynasm!(self.asm ; .arch x64 ; xor eax, Rd(r)),
+            (BinOp::Mul, W::W64) => dynasm!(self.asm ; .arch x64 ; imul rax, Rq(r)),
+            (BinOp::Mul, W::W32) => dynasm!(self.asm ; .arch x64 ; imul eax, Rd(r)),
+            _ => unreachable!("bin_reg: {op:?}"),
         }
     }
 
