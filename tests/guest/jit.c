@@ -1,0 +1,200 @@
+/* jit.c — a tiny JIT: write machine code, run it, rewrite it, run it again.
+ *
+ * Generates `int f(int x) { return x + K; }` for the machine it runs on
+ * (arm64: ADD w0, w0, #K; RET — x86-64: LEA eax, [rdi + K]; RET), so the arm64
+ * build under an emulator and the native x86-64 build print the same lines.
+ * Code is made visible the way the architecture requires (GCC's
+ * __builtin___clear_cache: DC CVAU + IC IVAU on arm64), in four set-ups:
+ *   1. an RWX page rewritten in place;
+ *   2. an RW page made RX, then RW again for the rewrite, then RX;
+ *   3. a second (dual) mapping of a memfd: written through the RW view, run
+ *      through the RX view;
+ *   4. another thread running the code in a loop while this one rewrites it
+ *      (it sees every new version after an acquire and an ISB).
+ * Exit status: number of failed checks.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(c)                                                               \
+    do {                                                                       \
+        if (!(c)) {                                                            \
+            printf("CHECK FAILED line %d: %s\n", __LINE__, #c);                \
+            failures++;                                                        \
+        }                                                                      \
+    } while (0)
+
+typedef int (*fn_t)(int);
+
+/* Write `return x + k` (0 <= k < 4096) at `p`; returns its length. */
+static size_t emit(uint8_t *p, unsigned k)
+{
+#ifdef __aarch64__
+    uint32_t code[2] = {0x11000000u | (k << 10), 0xd65f03c0u}; /* add w0, w0, #k; ret */
+    memcpy(p, code, sizeof code);
+    return sizeof code;
+#else
+    uint8_t code[7] = {0x8d, 0x87, 0, 0, 0, 0, 0xc3}; /* lea eax, [rdi + k]; ret */
+    memcpy(code + 2, &k, 4);
+    memcpy(p, code, sizeof code);
+    return sizeof code;
+#endif
+}
+
+static void publish(void *exec_view, size_t n)
+{
+    __builtin___clear_cache((char *)exec_view, (char *)exec_view + n);
+}
+
+/* What the executing thread needs before it may run code another thread wrote:
+ * an ISB on arm64, a serializing instruction on x86-64. */
+static void context_sync(void)
+{
+#ifdef __aarch64__
+    __asm__ volatile("isb" ::: "memory");
+#else
+    unsigned a = 0, b, c = 0, d;
+    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d)::"memory");
+#endif
+}
+
+static void rwx_page(long page)
+{
+    uint8_t *p = mmap(NULL, page, PROT_READ | PROT_WRITE | PROT_EXEC,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    if (p == MAP_FAILED)
+        return;
+    fn_t f = (fn_t)p;
+    int sum = 0;
+    for (unsigned k = 1; k <= 50; k++) {
+        publish(p, emit(p, k));
+        sum += f(1000);
+    }
+    printf("rwx page: 50 versions, sum %d (want %d)\n", sum, 50 * 1000 + 50 * 51 / 2);
+    /* Code at another offset of the same page, and the first function again. */
+    publish(p + 64, emit(p + 64, 7));
+    printf("rwx page: second function %d, first %d\n", ((fn_t)(p + 64))(1), f(1));
+    munmap(p, page);
+}
+
+static void rw_then_rx(long page)
+{
+    uint8_t *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    if (p == MAP_FAILED)
+        return;
+    fn_t f = (fn_t)p;
+    int results[3];
+    for (unsigned v = 0; v < 3; v++) {
+        CHECK(mprotect(p, page, PROT_READ | PROT_WRITE) == 0);
+        publish(p, emit(p, 100 + v));
+        CHECK(mprotect(p, page, PROT_READ | PROT_EXEC) == 0);
+        results[v] = f(5);
+    }
+    printf("rw -> rx: %d %d %d\n", results[0], results[1], results[2]);
+    munmap(p, page);
+}
+
+static void dual_mapping(long page)
+{
+    int fd = memfd_create("jit", 0);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    CHECK(ftruncate(fd, page) == 0);
+    uint8_t *w = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint8_t *x = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    CHECK(w != MAP_FAILED && x != MAP_FAILED);
+    if (w == MAP_FAILED || x == MAP_FAILED)
+        return;
+    fn_t f = (fn_t)x;
+    int a, b;
+    size_t n = emit(w, 11);
+    publish(x, n);
+    a = f(0);
+    n = emit(w, 22);
+    publish(x, n);
+    b = f(0);
+    printf("dual mapping: %d then %d\n", a, b);
+    munmap(w, page);
+    munmap(x, page);
+    close(fd);
+}
+
+static uint8_t *shared_code;
+static atomic_uint version;  /* the K the code now adds */
+static atomic_int stop;
+static atomic_uint seen_bad; /* results from code older than the published version */
+static atomic_uint calls;    /* calls the runner made */
+
+static void *runner(void *arg)
+{
+    (void)arg;
+    fn_t f = (fn_t)shared_code;
+    while (!atomic_load_explicit(&stop, memory_order_acquire)) {
+        unsigned before = atomic_load_explicit(&version, memory_order_acquire);
+        context_sync();
+        int r = f(0);
+        /* The code that ran is at least version `before`: it was published (IC IVAU)
+         * before that version number, and this thread synchronised since. (It may be
+         * newer: the writer may already be storing the next version, and which of
+         * the two a concurrently modified ADD executes is not defined.) */
+        if ((unsigned)r < before)
+            atomic_fetch_add(&seen_bad, 1);
+        atomic_fetch_add_explicit(&calls, 1, memory_order_release);
+    }
+    return NULL;
+}
+
+/* Wait until the runner has made `n` more calls. */
+static void let_run(unsigned n)
+{
+    unsigned target = atomic_load_explicit(&calls, memory_order_acquire) + n;
+    while (atomic_load_explicit(&calls, memory_order_acquire) < target)
+        sched_yield();
+}
+
+static void second_thread(long page)
+{
+    shared_code = mmap(NULL, page, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(shared_code != MAP_FAILED);
+    if (shared_code == MAP_FAILED)
+        return;
+    publish(shared_code, emit(shared_code, 1));
+    atomic_store(&version, 1);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, runner, NULL) == 0);
+    let_run(3);
+    for (unsigned k = 2; k <= 200; k++) {
+        publish(shared_code, emit(shared_code, k));
+        atomic_store_explicit(&version, k, memory_order_release);
+        let_run(3); /* the runner runs each version while it is current */
+    }
+    atomic_store_explicit(&stop, 1, memory_order_release);
+    pthread_join(t, NULL);
+    context_sync();
+    printf("second thread: final version %d, stale results %u, calls >= 600: %d\n",
+           ((fn_t)shared_code)(0), atomic_load(&seen_bad), atomic_load(&calls) >= 600);
+    munmap(shared_code, page);
+}
+
+int main(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    rwx_page(page);
+    rw_then_rx(page);
+    dual_mapping(page);
+    second_thread(page);
+    printf("jit: %s (%d failures)\n", failures ? "FAIL" : "ok", failures);
+    return failures;
+}
