@@ -119,15 +119,21 @@ const INDEX_SIZE: usize = 1 << (32 - INDEX_SHIFT);
 fn index() -> &'static [Vec<u16>] {
     static INDEX: OnceLock<Vec<Vec<u16>>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let t = table();
+        // Each row goes into every bucket its top bits allow (the subsets of the bits its
+        // mask leaves free there), rows in priority order: cheap enough for every start.
         let mut idx = vec![Vec::new(); INDEX_SIZE];
-        for (bucket, rows) in idx.iter_mut().enumerate() {
-            let hi = (bucket as u32) << INDEX_SHIFT;
-            let hi_mask = !0u32 << INDEX_SHIFT;
-            for (i, e) in t.iter().enumerate() {
-                if (hi ^ e.value) & e.mask & hi_mask == 0 {
-                    rows.push(i as u16);
+        let top = (INDEX_SIZE - 1) as u32;
+        for (i, e) in table().iter().enumerate() {
+            let mask = e.mask >> INDEX_SHIFT;
+            let fixed = (e.value >> INDEX_SHIFT) & mask;
+            let free = !mask & top;
+            let mut sub = 0u32;
+            loop {
+                idx[(fixed | sub) as usize].push(i as u16);
+                if sub == free {
+                    break;
                 }
+                sub = sub.wrapping_sub(free) & free;
             }
         }
         idx

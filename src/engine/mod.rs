@@ -214,12 +214,25 @@ impl Engine {
         let enter = unsafe {
             std::mem::transmute::<usize, unsafe extern "sysv64" fn(*mut Cpu, usize) -> u64>(enter)
         };
-        let jump_table: Box<[JtEntry]> = (0..JT_ENTRIES)
-            .map(|_| JtEntry {
-                pc: AtomicU64::new(u64::MAX),
-                host: AtomicU64::new(0),
-            })
-            .collect();
+        // Zeroed memory straight from the allocator (fresh pages for 1 MiB: nothing is
+        // touched until an entry is used, which keeps process start-up cheap). An entry
+        // with pc 0 can only be compared with a lookup of guest pc 0, which uses slot
+        // `jt_index(0)`: that one slot starts empty (pc u64::MAX).
+        let layout = std::alloc::Layout::array::<JtEntry>(JT_ENTRIES)
+            .map_err(|e| EngineError(format!("jump table: {e}")))?;
+        // SAFETY: the layout is non-zero-sized; a JtEntry is two AtomicU64, for which
+        // all-zero bytes are a valid value; the Box owns the allocation from here on,
+        // with the same layout (a slice of JT_ENTRIES entries).
+        let jump_table: Box<[JtEntry]> = unsafe {
+            let p = std::alloc::alloc_zeroed(layout) as *mut JtEntry;
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, JT_ENTRIES))
+        };
+        jump_table[jt_index(0)]
+            .pc
+            .store(u64::MAX, Ordering::Relaxed);
         let chaining = !log::enabled(Item::Exec) && !log::enabled(Item::NoChain);
         let jt_addr = if chaining {
             jump_table.as_ptr() as usize

@@ -333,24 +333,25 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     }
     // Flag fusion: find Flags values read only by SetNzcv/Cond, and a Cond read only by
     // the terminating branch; keep their operands alive until those readers.
-    let mut uses: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (i, inst) in block.insts.iter().enumerate() {
-        inst.op.for_each_arg(|a| uses[a.0 as usize].push(i as u32));
-    }
-    if let Term::Branch { cond, .. } = &block.term {
-        uses[cond.0 as usize].push(term_use);
+    // Per value: readers among the instructions, and whether all of them are
+    // SetNzcv/Cond (the last reader is `last_use`). No per-value lists: this runs for
+    // every block translated.
+    let mut readers = vec![0u32; n];
+    let mut flag_readers_only = vec![true; n];
+    for inst in &block.insts {
+        let flag_reader = matches!(inst.op, Op::SetNzcv(_) | Op::Cond(..));
+        inst.op.for_each_arg(|a| {
+            readers[a.0 as usize] += 1;
+            flag_readers_only[a.0 as usize] &= flag_reader;
+        });
     }
     let mut fused = vec![false; n];
     for (i, inst) in block.insts.iter().enumerate() {
         if let Op::Flags(..) = inst.op {
-            let ok = !uses[i].is_empty()
-                && uses[i].iter().all(|&u| {
-                    (u as usize) < n
-                        && matches!(block.insts[u as usize].op, Op::SetNzcv(_) | Op::Cond(..))
-                });
-            if ok {
+            // Read, only by SetNzcv/Cond instructions (not by the terminator).
+            if readers[i] > 0 && flag_readers_only[i] && last_use[i] < term_use {
                 fused[i] = true;
-                let end = *uses[i].iter().max().unwrap();
+                let end = last_use[i];
                 inst.op.for_each_arg(|a| {
                     let l = &mut last_use[a.0 as usize];
                     *l = (*l).max(end);
@@ -363,7 +364,8 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         let k = cond.0 as usize;
         if let Op::Cond(cc, f) = block.insts[k].op {
             if let Op::Flags(fop, ..) = block.insts[f.0 as usize].op {
-                if fused[f.0 as usize] && uses[k] == [term_use] && x86_cond(fop, cc).is_some() {
+                // The Cond is read by the terminator alone.
+                if fused[f.0 as usize] && readers[k] == 0 && x86_cond(fop, cc).is_some() {
                     branch_cond = Some(k);
                     block.insts[f.0 as usize].op.for_each_arg(|a| {
                         last_use[a.0 as usize] = term_use;
@@ -458,13 +460,14 @@ impl Emitter<'_> {
     /// Release the locations of operands of instruction `i` whose last use it is.
     fn free_dead(&mut self, i: usize) {
         let op = &self.block.insts[i].op;
-        let mut dead = Vec::new();
+        let (mut dead, mut n) = ([Val(0); 8], 0);
         op.for_each_arg(|a| {
             if self.last_use[a.0 as usize] == i as u32 {
-                dead.push(a)
+                dead[n] = a;
+                n += 1;
             }
         });
-        for a in dead {
+        for &a in &dead[..n] {
             self.release(a);
         }
     }
@@ -538,8 +541,15 @@ impl Emitter<'_> {
             Op::SetNzcv(f) | Op::Cond(_, f) if self.fused[f.0 as usize] => return false,
             _ => {}
         }
-        let args = op.args();
-        args.first() == Some(&Val(i as u32)) && args.iter().filter(|a| a.0 == i as u32).count() == 1
+        let (mut first, mut count, mut k) = (false, 0, 0);
+        op.for_each_arg(|a| {
+            if a.0 == i as u32 {
+                first |= k == 0;
+                count += 1;
+            }
+            k += 1;
+        });
+        first && count == 1
     }
 
     fn used_by_term(&self, i: usize) -> bool {
@@ -664,14 +674,14 @@ impl Emitter<'_> {
             }
         }
         // Load operands into scratch registers: rax, rcx, rdx in argument order.
-        let args = op.args();
         let scratch = [RAX, RCX, RDX];
-        for (k, a) in args.iter().enumerate() {
-            if k == 0 && cached == Some(*a) {
-                continue; // already in rax
+        let mut k = 0;
+        op.for_each_arg(|a| {
+            if !(k == 0 && cached == Some(a)) {
+                self.load(scratch[k], a); // (operand 0 may already be in rax)
             }
-            self.load(scratch[k], *a);
-        }
+            k += 1;
+        });
         self.free_dead(i);
         match op {
             Op::GetReg(r) => {
