@@ -352,8 +352,224 @@ macro_rules! fast_arith_lanes {
         }
     };
 }
-fast_arith_lanes!(fast_arith_4s, F32, u32, f32, 4);
-fast_arith_lanes!(fast_arith_2d, F64, u64, f64, 2);
+fast_arith_lanes!(fast_arith_4s_lanes, F32, u32, f32, 4);
+fast_arith_lanes!(fast_arith_2d_lanes, F64, u64, f64, 2);
+
+/// The format constants of [`sse_lane_checks`], per 32-bit lane: the exponent and
+/// magnitude masks, the smallest "roomy" exponent field minus one; `wide` means 64-bit
+/// elements, whose exponent sits in the high 32 bits and whose zero test needs both halves.
+#[derive(Clone, Copy)]
+struct LaneMasks {
+    exp: std::arch::x86_64::__m128i,
+    mag: std::arch::x86_64::__m128i,
+    roomy_min: std::arch::x86_64::__m128i,
+    wide: bool,
+}
+
+/// The per-lane checks of [`fast_arith_lanes`] on whole SSE2 vectors: which lanes of the
+/// operands `a`, `b` and the result `r` qualify (all ones) for the fast path, and which
+/// results are non-zero.
+///
+/// # Safety
+/// Plain SSE2 (part of x86-64) on values; nothing is read or written.
+#[inline(always)]
+unsafe fn sse_lane_checks(
+    op: Op2,
+    a: std::arch::x86_64::__m128i,
+    b: std::arch::x86_64::__m128i,
+    r: std::arch::x86_64::__m128i,
+    m: LaneMasks,
+) -> (std::arch::x86_64::__m128i, std::arch::x86_64::__m128i) {
+    use std::arch::x86_64::*;
+    let LaneMasks {
+        exp,
+        mag,
+        roomy_min,
+        wide,
+    } = m;
+    let zero = _mm_setzero_si128();
+    let ones = _mm_set1_epi32(-1);
+    // Exponent tests per 32-bit lane; for 64-bit elements the high lane's answer counts.
+    let hi = |v: __m128i| {
+        if wide {
+            _mm_shuffle_epi32::<0b11_11_01_01>(v)
+        } else {
+            v
+        }
+    };
+    // Zero magnitude; for 64-bit elements both halves must be zero.
+    let is_zero = |v: __m128i| {
+        let z = _mm_cmpeq_epi32(_mm_and_si128(v, mag), zero);
+        if wide {
+            _mm_and_si128(z, _mm_shuffle_epi32::<0b10_11_00_01>(z))
+        } else {
+            z
+        }
+    };
+    let (ea, eb, er) = (
+        _mm_and_si128(a, exp),
+        _mm_and_si128(b, exp),
+        _mm_and_si128(r, exp),
+    );
+    let (za, zb, zr) = (is_zero(a), is_zero(b), is_zero(r));
+    let normal = |e: __m128i| {
+        hi(_mm_andnot_si128(
+            _mm_or_si128(_mm_cmpeq_epi32(e, zero), _mm_cmpeq_epi32(e, exp)),
+            ones,
+        ))
+    };
+    let roomy = |e: __m128i| {
+        hi(_mm_andnot_si128(
+            _mm_cmpeq_epi32(e, exp),
+            _mm_cmpgt_epi32(e, roomy_min),
+        ))
+    };
+    let plain_a = _mm_or_si128(normal(ea), za);
+    let plain_b = _mm_or_si128(normal(eb), zb);
+    let zero_ok = match op {
+        Op2::Add | Op2::Sub => ones,
+        Op2::Mul => _mm_or_si128(za, zb),
+        Op2::Div => _mm_andnot_si128(zb, za),
+    };
+    let res_ok = match op {
+        Op2::Div => _mm_and_si128(roomy(er), roomy(ea)),
+        _ => roomy(er),
+    };
+    let ok = _mm_and_si128(
+        _mm_and_si128(plain_a, plain_b),
+        _mm_or_si128(res_ok, _mm_and_si128(zr, zero_ok)),
+    );
+    (ok, _mm_andnot_si128(zr, ones))
+}
+
+/// [`fast_arith_4s_lanes`] with the operation and the checks done on SSE2 vectors (the
+/// same decision and result; the exactness check, needed only while FPSR.IXC is clear,
+/// stays per lane).
+#[inline(always)]
+pub fn fast_arith_4s(
+    op: Op2,
+    x: u128,
+    y: u128,
+    lanes: usize,
+    fpcr: u64,
+    fpsr: &mut u64,
+) -> Option<u128> {
+    use std::arch::x86_64::*;
+    if fpcr & FPCR_RMODE != 0 {
+        return None;
+    }
+    // SAFETY: SSE2 is part of x86-64; the transmutes are between 16-byte plain values.
+    let (r, ok, nonzero) = unsafe {
+        let a = std::mem::transmute::<u128, __m128i>(x);
+        let b = std::mem::transmute::<u128, __m128i>(y);
+        let (fa, fb) = (_mm_castsi128_ps(a), _mm_castsi128_ps(b));
+        let r = _mm_castps_si128(match op {
+            Op2::Add => _mm_add_ps(fa, fb),
+            Op2::Sub => _mm_sub_ps(fa, fb),
+            Op2::Mul => _mm_mul_ps(fa, fb),
+            Op2::Div => _mm_div_ps(fa, fb),
+        });
+        let (ok, nz) = sse_lane_checks(
+            op,
+            a,
+            b,
+            r,
+            LaneMasks {
+                exp: _mm_set1_epi32(F32::EXP_MASK as i32),
+                mag: _mm_set1_epi32((F32::MASK & !F32::SIGN) as i32),
+                roomy_min: _mm_set1_epi32((((F32::F + 3) << F32::F) - 1) as i32),
+                wide: false,
+            },
+        );
+        (
+            std::mem::transmute::<__m128i, u128>(r),
+            _mm_movemask_ps(_mm_castsi128_ps(ok)),
+            _mm_movemask_ps(_mm_castsi128_ps(nz)),
+        )
+    };
+    let live = (1i32 << lanes) - 1;
+    if ok & live != live {
+        return None;
+    }
+    if *fpsr & IXC == 0 && nonzero & live != 0 {
+        for i in 0..lanes {
+            let lane = |v: u128| (v >> (32 * i)) as u32 as u64;
+            let (a, b, v) = (lane(x), lane(y), lane(r));
+            if v & 0x7fff_ffff != 0 && !F32::native_exact(op, a, b, v)? {
+                *fpsr |= IXC;
+                break;
+            }
+        }
+    }
+    Some(if lanes == 4 {
+        r
+    } else {
+        r & ((1u128 << (32 * lanes)) - 1)
+    })
+}
+
+/// [`fast_arith_2d_lanes`] on SSE2 vectors, as [`fast_arith_4s`].
+#[inline(always)]
+pub fn fast_arith_2d(
+    op: Op2,
+    x: u128,
+    y: u128,
+    lanes: usize,
+    fpcr: u64,
+    fpsr: &mut u64,
+) -> Option<u128> {
+    use std::arch::x86_64::*;
+    if fpcr & FPCR_RMODE != 0 {
+        return None;
+    }
+    let hi32 = |m: u64| (m >> 32) as u32 as i32;
+    // SAFETY: as in `fast_arith_4s`.
+    let (r, ok, nonzero) = unsafe {
+        let a = std::mem::transmute::<u128, __m128i>(x);
+        let b = std::mem::transmute::<u128, __m128i>(y);
+        let (fa, fb) = (_mm_castsi128_pd(a), _mm_castsi128_pd(b));
+        let r = _mm_castpd_si128(match op {
+            Op2::Add => _mm_add_pd(fa, fb),
+            Op2::Sub => _mm_sub_pd(fa, fb),
+            Op2::Mul => _mm_mul_pd(fa, fb),
+            Op2::Div => _mm_div_pd(fa, fb),
+        });
+        // Per 32-bit lane: the exponent masks apply to the high halves (the low halves'
+        // answers are replaced by the high ones'); the magnitude mask to both.
+        let (ok, nz) = sse_lane_checks(
+            op,
+            a,
+            b,
+            r,
+            LaneMasks {
+                exp: _mm_set_epi32(hi32(F64::EXP_MASK), 0, hi32(F64::EXP_MASK), 0),
+                mag: _mm_set_epi32(0x7fff_ffff, -1, 0x7fff_ffff, -1),
+                roomy_min: _mm_set1_epi32(hi32(((F64::F as u64 + 3) << F64::F) - (1 << 32))),
+                wide: true,
+            },
+        );
+        (
+            std::mem::transmute::<__m128i, u128>(r),
+            _mm_movemask_pd(_mm_castsi128_pd(ok)),
+            _mm_movemask_pd(_mm_castsi128_pd(nz)),
+        )
+    };
+    let live = (1i32 << lanes) - 1;
+    if ok & live != live {
+        return None;
+    }
+    if *fpsr & IXC == 0 && nonzero & live != 0 {
+        for i in 0..lanes {
+            let lane = |v: u128| (v >> (64 * i)) as u64;
+            let (a, b, v) = (lane(x), lane(y), lane(r));
+            if v & !F64::SIGN != 0 && !F64::native_exact(op, a, b, v)? {
+                *fpsr |= IXC;
+                break;
+            }
+        }
+    }
+    Some(if lanes == 2 { r } else { r & u64::MAX as u128 })
+}
 
 /// Turn a host result and its MXCSR flags into the Arm result and FPSR flags.
 /// The operands were already flushed and free of NaNs, so a NaN result can only be

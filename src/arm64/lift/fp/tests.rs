@@ -1434,6 +1434,13 @@ fn vector_fast_paths_match_elementwise() {
             x |= (lane32(round as u64 + i) as u128) << (32 * i);
             y |= (lane32(round as u64 * 3 + i + 1) as u128) << (32 * i);
         }
+        // The SSE2 version decides exactly as the lane-by-lane one.
+        let (mut f1, mut f2) = (fpsr0, fpsr0);
+        assert_eq!(
+            (sem::fast_arith_4s(op, x, y, lanes4, 0, &mut f1), f1),
+            (sem::fast_arith_4s_lanes(op, x, y, lanes4, 0, &mut f2), f2),
+            "4s {op:?} {x:#x} {y:#x} lanes {lanes4}"
+        );
         let mut f_fast = fpsr0;
         if let Some(r) = sem::fast_arith_4s(op, x, y, lanes4, 0, &mut f_fast) {
             accepted += 1;
@@ -1469,6 +1476,12 @@ fn vector_fast_paths_match_elementwise() {
         let (x, y) = (
             lane64(round as u64) as u128 | (lane64(round as u64 + 1) as u128) << 64,
             lane64(round as u64 + 2) as u128 | (lane64(round as u64 + 5) as u128) << 64,
+        );
+        let (mut f1, mut f2) = (fpsr0, fpsr0);
+        assert_eq!(
+            (sem::fast_arith_2d(op, x, y, 2, 0, &mut f1), f1),
+            (sem::fast_arith_2d_lanes(op, x, y, 2, 0, &mut f2), f2),
+            "2d {op:?} {x:#x} {y:#x}"
         );
         let mut f_fast = fpsr0;
         if let Some(r) = sem::fast_arith_2d(op, x, y, 2, 0, &mut f_fast) {
