@@ -64,6 +64,9 @@ const PACKAGES: &[&str] = &[
     "libcrypt1",
     "libncursesw6",
     "libuuid1",
+    // make, and the /bin/sh it runs recipes with
+    "make",
+    "dash",
 ];
 
 /// Timeout of one guest (or host) run.
@@ -1343,5 +1346,76 @@ fn python3() {
             }
         }),
     );
+    c.finish(w);
+}
+
+/// GNU make -j2 (its job server, parallel children, posix_spawn of recipe commands) on a
+/// small Makefile, with failing and missing commands; the result and the exit statuses
+/// are compared with the host's make running the same Makefile.
+#[test]
+fn make() {
+    let Some(root) = root("make") else { return };
+    let w = WorkDir::new("make");
+    let mut c = Checks::new("make");
+    const MAKEFILE: &str = "\
+all: out.txt
+a.txt: ; sleep 0.2; echo a > $@
+b.txt: ; echo b > $@
+d.txt: ; printf 'd\\n' > $@
+c.txt: a.txt b.txt ; cat a.txt b.txt > $@
+out.txt: c.txt d.txt ; cat c.txt d.txt > $@; echo $$(( 6 * 7 )) >> $@
+fail: ; @exit 3
+missing: ; @./no-such-program
+";
+    // One copy of the project for the guest, one for the host.
+    let run = |who: &str, args: &[&str]| -> Result<(Option<i32>, String, String), String> {
+        let dir = w.path(who);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("Makefile"), MAKEFILE).map_err(|e| e.to_string())?;
+        let mut cmd = if who == "guest" {
+            guest(root, "/usr/bin/make")
+        } else {
+            host("make")
+        };
+        cmd.arg("-j2").arg("-s").arg("-C").arg(&dir).args(args);
+        let o = debs::run(&mut cmd, TIMEOUT)?;
+        let out = std::fs::read_to_string(dir.join("out.txt")).unwrap_or_default();
+        let err = String::from_utf8_lossy(&o.stderr).replace(dir.to_str().unwrap(), "DIR");
+        Ok((o.status.code(), out, err))
+    };
+    c.check(
+        "make -j2: the result of a parallel build",
+        run("guest", &[]).and_then(|(st, out, err)| {
+            if st == Some(0) && out == "a\nb\nd\n42\n" {
+                Ok(())
+            } else {
+                Err(format!("status {st:?}, out.txt {out:?}, stderr {err:?}"))
+            }
+        }),
+    );
+    if host_has("/usr/bin/make") {
+        for target in ["fail", "missing"] {
+            c.check(
+                &format!("make -j2 {target}: status and message as the host's make"),
+                run("guest", &[target]).and_then(|g| {
+                    let h = run("host", &[target]).map_err(|e| format!("host oracle: {e}"))?;
+                    // The message names the program that ran: make itself.
+                    let g2 = (g.0, g.2.replace("/usr/bin/make", "make"));
+                    let h2 = (h.0, h.2.replace("/usr/bin/make", "make"));
+                    if g2 == h2 && g.0 == Some(2) {
+                        Ok(())
+                    } else {
+                        Err(format!("guest {g2:?}, host {h2:?}"))
+                    }
+                }),
+            );
+        }
+    } else {
+        c.skip(
+            "make failures vs host",
+            "host make not installed (scripts/setup installs it)",
+        );
+    }
     c.finish(w);
 }
