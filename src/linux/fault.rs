@@ -224,6 +224,14 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
     // x86 page-fault error code bit 1: the access was a write.
     let write = gregs[libc::REG_ERR as usize] & 2 != 0;
     let process = PROCESS.load(Ordering::Acquire);
+    // A store to a page of translated code that the guest may write (see `smc`): release
+    // the page and run the store again, wherever it came from.
+    if sig == libc::SIGSEGV && code == signal::SEGV_ACCERR && write && !process.is_null() {
+        // SAFETY: PROCESS points at the Process that lives for the whole run.
+        if super::smc::on_write_fault(unsafe { &*process }, addr) {
+            return;
+        }
+    }
     let cpu = CURRENT_CPU.with(|c| c.get());
     if process.is_null() || cpu.is_null() {
         crate::log::write(&format!(

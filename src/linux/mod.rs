@@ -7,7 +7,8 @@
 //! Submodules: [`cli`] (QEMU-style options), [`loader`], [`mm`] (guest address space),
 //! [`guest`] (safe guest memory access), [`syscall`] (the table and handlers),
 //! [`fault`] (host signal handlers for guest faults), [`binfmt`] (binfmt_misc
-//! registration and start-up), [`vfork`] (vfork semantics without shared memory).
+//! registration and start-up), [`vfork`] (vfork semantics without shared memory), [`smc`] (writes to translated
+//! code without IC IVAU).
 
 pub mod binfmt;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod loader;
 pub mod mm;
 pub mod procfs;
 pub mod signal;
+pub mod smc;
 pub mod syscall;
 pub mod thread;
 pub mod vfork;
@@ -130,6 +132,18 @@ impl Process {
         }
     }
 
+    /// The guest protection at `addr` (`Some(None)`: not guest memory), without waiting
+    /// for the memory-map lock: `None` when it is taken.
+    pub fn try_guest_prot(&self, addr: u64) -> Option<Option<u64>> {
+        match self.mm.try_lock() {
+            Ok(mm) => Some(mm.find(addr).map(|(_, v)| v.prot)),
+            Err(std::sync::TryLockError::Poisoned(e)) => {
+                Some(e.into_inner().find(addr).map(|(_, v)| v.prot))
+            }
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Whether `addr` is guest memory, without waiting for the memory-map lock (for the
     /// fault handler, which may interrupt its holder): `None` when the lock is taken.
     pub fn try_is_guest(&self, addr: u64) -> Option<bool> {
@@ -223,9 +237,12 @@ struct GuestFetch<'a> {
 impl Fetch for GuestFetch<'_> {
     fn fetch(&mut self, pc: u64) -> Option<u32> {
         let mm = self.process.mm();
-        if pc & 3 != 0 || !mm.is_executable(pc) {
+        let prot = mm.find(pc).map_or(0, |(_, v)| v.prot);
+        if pc & 3 != 0 || prot & libc::PROT_EXEC as u64 == 0 {
             return None;
         }
+        // Code the guest may also write: watch its page (see `smc`).
+        smc::watch(pc, prot);
         // SAFETY: `pc` is 4-byte aligned inside a guest mapping with PROT_EXEC (which is
         // readable on x86-64), and the guest cannot unmap it while we hold the memory
         // map lock (its munmap/mprotect/mremap go through the same lock).

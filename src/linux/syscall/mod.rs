@@ -120,7 +120,12 @@ pub fn syscall(ctx: &mut SyscallCtx, nr: u64) -> i64 {
             a[5]
         ));
     }
-    let r = table::dispatch(ctx, nr, a);
+    let mut r = table::dispatch(ctx, nr, a);
+    if r == -(libc::EFAULT as i64) && crate::linux::smc::release_all(ctx.process) {
+        // Maybe the host kernel had to write to a page watched for self-modifying code
+        // (see `smc`); with every page released, once more.
+        r = table::dispatch(ctx, nr, a);
+    }
     if strace {
         let name = table::name(nr).unwrap_or("unknown");
         if (-4095..0).contains(&r) {
