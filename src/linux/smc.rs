@@ -10,8 +10,8 @@
 //!   store run again: the next execution translates the new code. This holds for stores
 //!   of any thread, in generated code, in helpers or in ferrite itself.
 //! - The host kernel cannot fault on our behalf: a system call that writes into a watched
-//!   page fails with `EFAULT`. [`release_all`] then unwatches every page, and the syscall
-//!   layer runs the call once more.
+//!   page fails with `EFAULT`. [`release_for_syscall`] then unwatches the pages its buffers
+//!   may cover, and the syscall layer runs the call once more.
 //! - Changes to the guest memory map release the pages they touch ([`release_range`]), so
 //!   the host protection never disagrees with the map for an unwatched page, and a page
 //!   that stays RWX is watched again by its next translation.
@@ -114,12 +114,24 @@ pub fn release_range(process: &Process, start: u64, end: u64) {
     }
 }
 
-/// Unwatch every page (a system call failed with EFAULT, maybe on one of them). Returns
-/// whether any page was watched.
-pub fn release_all(process: &Process) -> bool {
+/// A system call with arguments `args` failed with EFAULT: if a watched page lies in the
+/// 16 MiB after any argument (a buffer the host kernel may have had to write), unwatch
+/// those pages and return true, so that the call is run once more. Calls whose EFAULT has
+/// nothing to do with watched pages (a bad pointer) are not repeated.
+pub fn release_for_syscall(process: &Process, args: &[u64]) -> bool {
     if !ANY.load(Ordering::Acquire) {
         return false;
     }
-    release_range(process, 0, u64::MAX);
-    true
+    const REACH: u64 = 16 << 20;
+    let mut any = false;
+    for &a in args {
+        let start = a & !(PAGE - 1);
+        let end = a.saturating_add(REACH);
+        let hit = set().range(start..end).next().is_some();
+        if hit {
+            release_range(process, start, end);
+            any = true;
+        }
+    }
+    any
 }

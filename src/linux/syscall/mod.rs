@@ -121,7 +121,7 @@ pub fn syscall(ctx: &mut SyscallCtx, nr: u64) -> i64 {
         ));
     }
     let mut r = table::dispatch(ctx, nr, a);
-    if r == -(libc::EFAULT as i64) && crate::linux::smc::release_all(ctx.process) {
+    if r == -(libc::EFAULT as i64) && crate::linux::smc::release_for_syscall(ctx.process, &a) {
         // Maybe the host kernel had to write to a page watched for self-modifying code
         // (see `smc`); with every page released, once more.
         r = table::dispatch(ctx, nr, a);
