@@ -88,6 +88,39 @@ static void test_counters(void)
     CHECK(a32 == NTHREADS * ITERS * 3);
 }
 
+/* The classic: 8 threads x 1,000,000 increments of one counter, with an atomic
+ * fetch-add (LDADD, or an LDXR/STXR loop in the exclusives-only build) and with a
+ * compare-and-swap loop (CAS, or LDAXR/STLXR). Exact totals or a lost update. */
+#define BIG_THREADS 8
+#define BIG_ITERS 1000000
+static uint64_t big_add, big_cas;
+
+static void *big_worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < BIG_ITERS; i++) {
+        __atomic_fetch_add(&big_add, 1, __ATOMIC_RELAXED);
+        uint64_t old = __atomic_load_n(&big_cas, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(&big_cas, &old, old + 1, 1, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED))
+            ;
+    }
+    return NULL;
+}
+
+static void test_big_counters(void)
+{
+    pthread_t t[BIG_THREADS];
+    for (int i = 0; i < BIG_THREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, big_worker, NULL) == 0);
+    for (int i = 0; i < BIG_THREADS; i++)
+        CHECK(pthread_join(t[i], NULL) == 0);
+    printf("8 threads x 1M: fetch_add %llu, cas loop %llu\n", (unsigned long long)big_add,
+           (unsigned long long)big_cas);
+    CHECK(big_add == (uint64_t)BIG_THREADS * BIG_ITERS);
+    CHECK(big_cas == (uint64_t)BIG_THREADS * BIG_ITERS);
+}
+
 /* single-threaded semantics of every atomic op and width */
 static void test_atomic_ops(void)
 {
@@ -365,6 +398,7 @@ int main(void)
 {
     test_atomic_ops();
     test_counters();
+    test_big_counters();
     test_queue();
     test_tls();
     test_many();
