@@ -27,14 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            printf("CHECK FAILED line %d: %s\n", __LINE__, #c);                \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "check.h"
 
 typedef int (*fn_t)(int);
 

@@ -20,14 +20,7 @@
 
 extern char **environ;
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            printf("CHECK FAILED line %d: %s\n", __LINE__, #c);                \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "check.h"
 
 static void describe(const char *what, int status)
 {

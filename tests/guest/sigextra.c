@@ -31,14 +31,7 @@
 #define SS_AUTODISARM (1U << 31)
 #endif
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            printf("CHECK FAILED line %d: %s\n", __LINE__, #c);                \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "check.h"
 
 static void install(int sig, void (*h)(int, siginfo_t *, void *), int flags)
 {

@@ -25,14 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            printf("CHECK FAILED line %d: %s\n", __LINE__, #c);                \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "check.h"
 
 static volatile sig_atomic_t got_sig, got_code, got_val, handler_count, nested_depth, max_depth;
 static volatile int order[32], order_val[32];

@@ -25,14 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            printf("CHECK FAILED line %d: %s\n", __LINE__, #c);                \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "check.h"
 
 /* "foo.arm64-static" -> "foo" */
 static void print_base(const char *label, const char *path)
