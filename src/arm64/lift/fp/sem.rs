@@ -273,6 +273,7 @@ fn fast_arith<F: Float>(op: Op2, a: u64, b: u64, fpcr: u64, fpsr: &mut u64) -> O
     Some(r)
 }
 
+#[cfg(test)]
 macro_rules! fast_arith_lanes {
     ($name:ident, $fmt:ty, $u:ty, $f:ty, $n:literal) => {
         /// [`fast_arith`] for a whole vector of
@@ -352,7 +353,10 @@ macro_rules! fast_arith_lanes {
         }
     };
 }
+// The lane-by-lane versions are the reference the SSE2 ones are tested against.
+#[cfg(test)]
 fast_arith_lanes!(fast_arith_4s_lanes, F32, u32, f32, 4);
+#[cfg(test)]
 fast_arith_lanes!(fast_arith_2d_lanes, F64, u64, f64, 2);
 
 /// The format constants of [`sse_lane_checks`], per 32-bit lane: the exponent and
@@ -366,7 +370,7 @@ struct LaneMasks {
     wide: bool,
 }
 
-/// The per-lane checks of [`fast_arith_lanes`] on whole SSE2 vectors: which lanes of the
+/// The per-lane checks of [`fast_arith`] on whole SSE2 vectors: which lanes of the
 /// operands `a`, `b` and the result `r` qualify (all ones) for the fast path, and which
 /// results are non-zero.
 ///
@@ -442,9 +446,9 @@ unsafe fn sse_lane_checks(
     (ok, _mm_andnot_si128(zr, ones))
 }
 
-/// [`fast_arith_4s_lanes`] with the operation and the checks done on SSE2 vectors (the
-/// same decision and result; the exactness check, needed only while FPSR.IXC is clear,
-/// stays per lane).
+/// [`fast_arith`] for 4 single-precision lanes, the operation and the checks done on SSE2
+/// vectors: the same decision and result as lane by lane (which the tests check); the
+/// exactness check, needed only while FPSR.IXC is clear, stays per lane.
 #[inline(always)]
 pub fn fast_arith_4s(
     op: Op2,
@@ -487,28 +491,10 @@ pub fn fast_arith_4s(
             _mm_movemask_ps(_mm_castsi128_ps(nz)),
         )
     };
-    let live = (1i32 << lanes) - 1;
-    if ok & live != live {
-        return None;
-    }
-    if *fpsr & IXC == 0 && nonzero & live != 0 {
-        for i in 0..lanes {
-            let lane = |v: u128| (v >> (32 * i)) as u32 as u64;
-            let (a, b, v) = (lane(x), lane(y), lane(r));
-            if v & 0x7fff_ffff != 0 && !F32::native_exact(op, a, b, v)? {
-                *fpsr |= IXC;
-                break;
-            }
-        }
-    }
-    Some(if lanes == 4 {
-        r
-    } else {
-        r & ((1u128 << (32 * lanes)) - 1)
-    })
+    finish_vec::<F32>(op, x, y, r, ok, nonzero, lanes, fpsr)
 }
 
-/// [`fast_arith_2d_lanes`] on SSE2 vectors, as [`fast_arith_4s`].
+/// [`fast_arith`] for 2 double-precision lanes on SSE2 vectors, as [`fast_arith_4s`].
 #[inline(always)]
 pub fn fast_arith_2d(
     op: Op2,
@@ -554,21 +540,44 @@ pub fn fast_arith_2d(
             _mm_movemask_pd(_mm_castsi128_pd(nz)),
         )
     };
+    finish_vec::<F64>(op, x, y, r, ok, nonzero, lanes, fpsr)
+}
+
+/// The end of the SSE2 fast paths: `ok` and `nonzero` are the per-lane masks of the
+/// checks; only the low `lanes` lanes count. `Some` result (upper lanes zeroed), with
+/// FPSR.IXC set when a lane is inexact (checked only while IXC is clear), or `None`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn finish_vec<F: Float>(
+    op: Op2,
+    x: u128,
+    y: u128,
+    r: u128,
+    ok: i32,
+    nonzero: i32,
+    lanes: usize,
+    fpsr: &mut u64,
+) -> Option<u128> {
     let live = (1i32 << lanes) - 1;
     if ok & live != live {
         return None;
     }
+    let es = F::N as usize;
+    let lane = |v: u128, i: usize| (v >> (es * i)) as u64 & F::MASK;
     if *fpsr & IXC == 0 && nonzero & live != 0 {
         for i in 0..lanes {
-            let lane = |v: u128| (v >> (64 * i)) as u64;
-            let (a, b, v) = (lane(x), lane(y), lane(r));
-            if v & !F64::SIGN != 0 && !F64::native_exact(op, a, b, v)? {
+            let (a, b, v) = (lane(x, i), lane(y, i), lane(r, i));
+            if v & !F::SIGN != 0 && !F::native_exact(op, a, b, v)? {
                 *fpsr |= IXC;
                 break;
             }
         }
     }
-    Some(if lanes == 2 { r } else { r & u64::MAX as u128 })
+    Some(if es * lanes == 128 {
+        r
+    } else {
+        r & ((1u128 << (es * lanes)) - 1)
+    })
 }
 
 /// Turn a host result and its MXCSR flags into the Arm result and FPSR flags.
