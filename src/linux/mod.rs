@@ -147,11 +147,7 @@ impl Process {
     /// Whether `addr` is guest memory, without waiting for the memory-map lock (for the
     /// fault handler, which may interrupt its holder): `None` when the lock is taken.
     pub fn try_is_guest(&self, addr: u64) -> Option<bool> {
-        match self.mm.try_lock() {
-            Ok(mm) => Some(mm.find(addr).is_some()),
-            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner().find(addr).is_some()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
+        self.try_guest_prot(addr).map(|prot| prot.is_some())
     }
 
     /// Read a guest path argument and apply the `-L` prefix to absolute paths.

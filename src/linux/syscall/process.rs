@@ -73,32 +73,7 @@ pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
             .load(std::sync::atomic::Ordering::SeqCst)
             > 1
     {
-        // Other threads may be inside glibc (malloc's arena locks…): its fork() runs the
-        // atfork handlers that make the child's copy consistent, which a raw clone skips.
-        // The tid words are then written here, as the kernel would have.
-        // SAFETY: fork in a multi-threaded process; the child only continues this
-        // thread's guest code (ferrite's locks are held by this thread, see above).
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            super::from_libc(-1)
-        } else {
-            if pid == 0 {
-                if host_flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
-                    // SAFETY: gettid cannot fail.
-                    let tid = unsafe { libc::gettid() } as u32;
-                    let _ = guest::write_val(child_tid, &tid);
-                }
-                if host_flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
-                    host_syscall(
-                        Sysno::set_tid_address.id() as u32,
-                        [child_tid, 0, 0, 0, 0, 0],
-                    );
-                }
-            } else if host_flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
-                let _ = guest::write_val(parent_tid, &(pid as u32));
-            }
-            pid as i64
-        }
+        fork_through_glibc(host_flags, parent_tid, child_tid)
     } else {
         // Host order: flags, newsp, parent_tid, child_tid, tls. The host child keeps the
         // host stack (newsp = 0); the guest stack pointer is set below.
@@ -124,6 +99,35 @@ pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
         ch.apply(ctx.process);
     }
     r
+}
+
+/// A plain fork (`host_flags`: SIGCHLD and tid flags only) of a process whose other
+/// threads may be inside glibc (malloc's arena locks…): glibc's fork() runs the atfork
+/// handlers that make the child's copy consistent, which a raw clone skips. The tid words
+/// are then written here, as the kernel would have.
+fn fork_through_glibc(host_flags: u64, parent_tid: u64, child_tid: u64) -> i64 {
+    // SAFETY: fork in a multi-threaded process; the child only continues this thread's
+    // guest code (the caller holds ferrite's own locks across the fork).
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return super::from_libc(-1);
+    }
+    if pid == 0 {
+        if host_flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
+            // SAFETY: gettid cannot fail.
+            let tid = unsafe { libc::gettid() } as u32;
+            let _ = guest::write_val(child_tid, &tid);
+        }
+        if host_flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+            host_syscall(
+                Sysno::set_tid_address.id() as u32,
+                [child_tid, 0, 0, 0, 0, 0],
+            );
+        }
+    } else if host_flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+        let _ = guest::write_val(parent_tid, &(pid as u32));
+    }
+    pid as i64
 }
 
 /// Is this file an arm64 ELF (by its header)?
