@@ -153,7 +153,7 @@ pub struct Engine {
     chaining: bool,
     stats: Mutex<Stats>,
     /// Exits from generated code to the dispatcher, by exit code (under `-d stats`).
-    exits: [AtomicU64; 11],
+    exits: [AtomicU64; EXIT_NAMES.len()],
     /// Words already reported under `-d unimp`.
     reported: Mutex<std::collections::HashSet<u32>>,
     /// Held for reading while a thread runs generated code; for writing by a reset.

@@ -39,6 +39,11 @@ static WATCHED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 /// Whether any page is watched (checked without the lock on the fast paths).
 static ANY: AtomicBool = AtomicBool::new(false);
 
+/// Whether any page is watched now (cheap: no lock).
+pub fn active() -> bool {
+    ANY.load(Ordering::Acquire)
+}
+
 const RX: u64 = (libc::PROT_READ | libc::PROT_EXEC) as u64;
 const RWX: u64 = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
 

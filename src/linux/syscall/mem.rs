@@ -62,9 +62,11 @@ pub fn madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
 }
 
 pub fn brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
-    let cur = ctx.process.mm().brk_cur;
-    if a[0] != 0 && a[0] < cur {
-        release(ctx, a[0], cur - a[0]);
+    if smc::active() {
+        let cur = ctx.process.mm().brk_cur;
+        if a[0] != 0 && a[0] < cur {
+            release(ctx, a[0], cur - a[0]);
+        }
     }
     with_mm(ctx, |mm| mm.brk(a[0]) as i64)
 }
