@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Per case the code (1) copies the initial image over the sandbox, (2) loads V0–V31,
-//! FPCR, FPSR = 0, NZCV, SP, X0–X27, X29, X30 from the case's record and sets X28 to
+//! FPCR, FPSR, NZCV, SP, X0–X27, X29, X30 from the case's record and sets X28 to
 //! the sandbox pointer, (3) runs the items, (4) stores X0–X27, X29, X30, SP, NZCV,
 //! FPSR, FPCR, V0–V31 to the dump area (X28 is the dump pointer, so its final value is
 //! not compared) and (5) `write(1, dump, DUMP_SIZE + SB_SIZE)`: registers followed by
@@ -40,7 +40,7 @@ pub const OUT_SIZE: usize = DUMP_SIZE + SB_SIZE;
 /// Number of distinct X28 values (16 bytes apart) the generator uses.
 pub const X28_SLOTS: u64 = 64;
 /// Bytes per state record: V0–V31, FPCR, NZCV, SP, X0–X27, X29, X30, padding.
-const REC_SIZE: usize = 32 * 16 + 3 * 8 + 30 * 8 + 8;
+const REC_SIZE: usize = 32 * 16 + 4 * 8 + 30 * 8;
 /// File offset (and offset from TEXT_BASE) of the first instruction.
 const CODE_OFF: usize = 0x100;
 /// Random bytes after the code, so literal loads near the end stay in the segment.
@@ -93,7 +93,8 @@ pub fn build(cases: &[(&Case, &[Item])], image: &[u8], pad_seed: u64) -> (Vec<u8
             &[
                 asm::ldr_x_post(0, SANDBOX_REG, 8),
                 asm::msr_fpcr(0),
-                asm::msr_fpsr(31),
+                asm::ldr_x_post(0, SANDBOX_REG, 8),
+                asm::msr_fpsr(0),
                 asm::ldr_x_post(0, SANDBOX_REG, 8),
                 asm::msr_nzcv(0),
                 asm::ldr_x_post(0, SANDBOX_REG, 8),
@@ -153,7 +154,7 @@ pub fn build(cases: &[(&Case, &[Item])], image: &[u8], pad_seed: u64) -> (Vec<u8
         for v in &s.v {
             data.extend_from_slice(&v.to_le_bytes());
         }
-        for q in [s.fpcr, s.nzcv, s.sp] {
+        for q in [s.fpcr, s.fpsr, s.nzcv, s.sp] {
             data.extend_from_slice(&q.to_le_bytes());
         }
         for r in (0..28).chain([29, 30]) {

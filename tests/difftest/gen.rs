@@ -558,6 +558,9 @@ pub struct State {
     /// NZCV in bits 31..28.
     pub nzcv: u64,
     pub fpcr: u64,
+    /// Initial FPSR: a random set of the cumulative flags, IXC in half the cases (a
+    /// set IXC is what lets ferrite's inline FP fast paths run).
+    pub fpsr: u64,
     pub v: [u128; 32],
 }
 
@@ -576,9 +579,20 @@ impl State {
             sp: int_value(rng),
             nzcv: rng.below(16) << 28,
             fpcr: fpcr.pick(rng),
+            fpsr: random_fpsr(rng),
             v,
         }
     }
+}
+
+/// A random set of FPSR's cumulative flags (IOC, DZC, OFC, UFC, IXC, IDC, QC), each
+/// with probability 1/2.
+fn random_fpsr(rng: &mut Rng) -> u64 {
+    const FLAGS: [u64; 7] = [1, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 7, 1 << 27];
+    FLAGS
+        .iter()
+        .filter(|_| rng.below(2) == 1)
+        .fold(0, |a, f| a | f)
 }
 
 /// An interesting 64-bit integer.

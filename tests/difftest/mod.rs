@@ -863,7 +863,7 @@ pub fn state_table(init: &State, f: &CaseOut, q: &CaseOut) -> String {
         format!("{:#x}", fd.fpcr),
         format!("{:#x}", qd.fpcr),
     );
-    line("fpsr".into(), "0x0".into(), fpsr(fd.fpsr), fpsr(qd.fpsr));
+    line("fpsr".into(), fpsr(init.fpsr), fpsr(fd.fpsr), fpsr(qd.fpsr));
     for r in 0..32 {
         line(
             format!("v{r}"),
