@@ -37,6 +37,30 @@ pub fn run_with(words: &[u32], cpu: &mut Cpu, features: CpuFeatures) -> Exit {
     engine.run(cpu, &mut Words(words))
 }
 
+/// An engine kept across runs, so that translations are reused (for tests that run the
+/// same words many times). Different words must not share a runner: translations are
+/// looked up by address.
+pub struct Runner(Engine);
+
+impl Runner {
+    pub fn new() -> Runner {
+        Runner(Engine::new(CpuFeatures::default(), Box::new(Identity)).expect("engine"))
+    }
+
+    /// Run `words` from `CODE_BASE` on `cpu` and assert they reach the final BRK.
+    pub fn run_ok(&self, words: &[u32], cpu: &mut Cpu) {
+        cpu.pc = CODE_BASE;
+        let e = self.0.run(cpu, &mut Words(words));
+        assert_eq!(e, Exit::Brk(END_BRK), "stopped early at pc {:#x}", cpu.pc);
+    }
+}
+
+impl Default for Runner {
+    fn default() -> Runner {
+        Runner::new()
+    }
+}
+
 /// [`run_with`] on the default (`max`) feature set.
 pub fn run(words: &[u32], cpu: &mut Cpu) -> Exit {
     run_with(words, cpu, CpuFeatures::default())

@@ -154,6 +154,76 @@ pub struct Helper {
     /// The helper may read or write guest memory (so it may fault) or guest registers
     /// other than through its arguments; the optimiser treats it as a barrier.
     pub side_effects: bool,
+    /// An inline fast path the backend may emit in front of the call (see [`FastFp`]).
+    /// The call stays the semantics: the fast path must give exactly the helper's
+    /// result and guest-state effects whenever it completes, and fall back to the
+    /// helper otherwise.
+    pub fast: Option<FastFp>,
+}
+
+impl Helper {
+    /// This helper with an inline fast path.
+    pub const fn with_fast(self, fast: FastFp) -> Helper {
+        Helper {
+            fast: Some(fast),
+            ..self
+        }
+    }
+}
+
+/// Floating-point operations of [`FastFp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FpOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// `d + n * m`, fused (vector FMLA).
+    MulAdd,
+    /// `d - n * m`, fused (vector FMLS).
+    MulSub,
+}
+
+/// What a floating-point helper computes, for the backend's inline fast path: the
+/// host instruction(s) that give the Arm result when FPCR is in its default mode and
+/// the result needs no exception flag other than an already-set FPSR.IXC. Operands and
+/// result are raw IEEE bit patterns, single precision zero-extended to 64 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FastFp {
+    /// Scalar `a op b` (arguments `a`, `b`; `op` is Add, Sub, Mul or Div).
+    Arith { op: FpOp, double: bool },
+    /// Scalar square root of the argument.
+    Sqrt { double: bool },
+    /// Scalar fused `a + n * m` (arguments `a`, `n`, `m`).
+    MulAdd { double: bool },
+    /// FCMP/FCMPE of `a` and `b`: NZCV in bits 31..28.
+    Cmp { double: bool },
+    /// FCVT between single and double precision (argument: the source).
+    Cvt { to_double: bool },
+    /// FCVTZS/FCVTZU (round towards zero, no fraction bits) to a W or X register
+    /// (arguments: the source and a configuration word the fast path ignores).
+    ToInt {
+        double: bool,
+        x: bool,
+        unsigned: bool,
+    },
+    /// SCVTF/UCVTF from a W or X register without fraction bits (arguments: the
+    /// integer and a configuration word the fast path ignores).
+    FromInt {
+        double: bool,
+        x: bool,
+        unsigned: bool,
+    },
+    /// Vector FADD/FSUB/FMUL/FDIV/FMLA/FMLS on whole vector registers (the helper
+    /// reads and writes them in the CPU state; its argument is the instruction word).
+    Vec {
+        op: FpOp,
+        double: bool,
+        q: bool,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
 }
 
 impl fmt::Debug for Helper {

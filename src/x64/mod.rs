@@ -2,7 +2,7 @@
 //!
 //! Register conventions inside generated code:
 //! - `rbp` holds the guest [`Cpu`](crate::arm64::cpu::Cpu) pointer (pinned);
-//! - `rax`, `rcx`, `rdx` and `xmm0`/`xmm1` are scratch, never holding a value across ops;
+//! - `rax`, `rcx`, `rdx` and `xmm0`–`xmm2` are scratch, never holding a value across ops;
 //! - `r15` is reserved for the memory lowering (system mode's TLB base);
 //! - `rbx`, `r12`–`r14`, `rsi`, `rdi`, `r8`–`r11` hold IR values, allocated by a linear
 //!   scan over the block (values live past a helper call are moved out of caller-saved
@@ -19,6 +19,8 @@
 
 // dynasm's expansion of dynamic registers (`Rq(n)` with `n: u8`) converts `u8` to `u8`.
 #![allow(clippy::useless_conversion)]
+
+mod fp;
 
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
@@ -316,6 +318,8 @@ struct Emitter<'a> {
     /// emitting instruction may use it, for its first operand, before emitting
     /// anything: it saves the reload of a result that feeds the next operation.
     rax_cache: Option<Val>,
+    /// Slow paths of inline floating-point fast paths, emitted after the block body.
+    fp_slow: Vec<fp::FpSlow>,
 }
 
 /// Compile `block` for placement at host address `base`.
@@ -395,6 +399,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         fused,
         branch_cond,
         rax_cache: None,
+        fp_slow: Vec::new(),
     };
     e.prologue();
     for i in 0..n {
@@ -402,6 +407,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     }
     e.term();
     e.stubs();
+    e.fp_stubs();
     let code = e.asm.finalize().expect("x64 backend: unresolved label");
     Compiled {
         code,
@@ -602,7 +608,9 @@ impl Emitter<'_> {
             }
             Op::Call(h, args) => {
                 self.rax_cache = None;
-                self.call(i, h.f as usize, &args, h.side_effects);
+                if !self.fast_fp_call(i, &h, &args) {
+                    self.call(i, h.f as usize, &args, h.side_effects);
+                }
                 return;
             }
             _ => {}

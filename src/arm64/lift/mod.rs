@@ -256,6 +256,7 @@ pub const fn helper(name: &'static str, f: ir::HelperFn) -> ir::Helper {
         name,
         f,
         side_effects: true,
+        fast: None,
     }
 }
 
@@ -265,6 +266,7 @@ pub const fn pure_helper(name: &'static str, f: ir::HelperFn) -> ir::Helper {
         name,
         f,
         side_effects: false,
+        fast: None,
     }
 }
 

@@ -21,7 +21,7 @@ use super::{bit, bits, helper, Flow, LiftError, Lifted, Lifter};
 use crate::arm64::cpu::Cpu;
 use crate::arm64::decode::{Class, Encoding, LiftFn};
 use crate::arm64::disas;
-use crate::ir::{Helper, Val, W};
+use crate::ir::{FastFp, FpOp, Helper, Val, W};
 use host::Op2;
 use sem::{Float, Fmt, MinMax, Rounding, F16, F32, F64};
 
@@ -370,16 +370,19 @@ fn lift_fabs_fneg(l: &mut Lifter, w: u32) -> Lifted {
 
 fn lift_fsqrt(l: &mut Lifter, w: u32) -> Lifted {
     let v = vread(l, rn(w));
-    let r = l.b.call(H_FSQRT[idx(w)], &[v]);
+    let h = H_FSQRT[idx(w)].with_fast(FastFp::Sqrt { double: dbl(w) });
+    let r = l.b.call(h, &[v]);
     vwrite(l, rd(w), r);
     Ok(Flow::Next)
 }
 
 fn lift_fcvt(l: &mut Lifter, w: u32) -> Lifted {
     let h = match (bits(w, 23, 22), bits(w, 16, 15)) {
-        (0, 1) => helper("fcvt_s_d", h_fcvt::<F32, F64>),
+        (0, 1) => helper("fcvt_s_d", h_fcvt::<F32, F64>).with_fast(FastFp::Cvt { to_double: true }),
         (0, 3) => helper("fcvt_s_h", h_fcvt::<F32, F16>),
-        (1, 0) => helper("fcvt_d_s", h_fcvt::<F64, F32>),
+        (1, 0) => {
+            helper("fcvt_d_s", h_fcvt::<F64, F32>).with_fast(FastFp::Cvt { to_double: false })
+        }
         (1, 3) => helper("fcvt_d_h", h_fcvt::<F64, F16>),
         (3, 0) => helper("fcvt_h_s", h_fcvt::<F16, F32>),
         (3, 1) => helper("fcvt_h_d", h_fcvt::<F16, F64>),
@@ -409,11 +412,12 @@ fn lift_frint(l: &mut Lifter, w: u32) -> Lifted {
 fn lift_fp2(l: &mut Lifter, w: u32) -> Lifted {
     let i = idx(w);
     let op = bits(w, 15, 12);
+    let arith = |h: Helper, op| h.with_fast(FastFp::Arith { op, double: dbl(w) });
     let h = match op {
-        0 | 8 => H_FMUL[i],
-        1 => H_FDIV[i],
-        2 => H_FADD[i],
-        3 => H_FSUB[i],
+        0 | 8 => arith(H_FMUL[i], FpOp::Mul),
+        1 => arith(H_FDIV[i], FpOp::Div),
+        2 => arith(H_FADD[i], FpOp::Add),
+        3 => arith(H_FSUB[i], FpOp::Sub),
         4 => H_FMAX[i],
         5 => H_FMIN[i],
         6 => H_FMAXNM[i],
@@ -446,7 +450,8 @@ fn lift_fp3(l: &mut Lifter, w: u32) -> Lifted {
     if o1 == 1 {
         a = l.b.xor(W::W64, a, k);
     }
-    let r = l.b.call(H_FMULADD[idx(w)], &[a, n, m]);
+    let h = H_FMULADD[idx(w)].with_fast(FastFp::MulAdd { double: dbl(w) });
+    let r = l.b.call(h, &[a, n, m]);
     vwrite(l, rd(w), r);
     Ok(Flow::Next)
 }
@@ -459,6 +464,8 @@ fn lift_fcmp(l: &mut Lifter, w: u32) -> Lifted {
         vread(l, rm(w))
     };
     let h = if bit(w, 4) == 1 { H_FCMPE } else { H_FCMP }[idx(w)];
+    // Ordered operands raise nothing for either form.
+    let h = h.with_fast(FastFp::Cmp { double: dbl(w) });
     let r = l.b.call(h, &[a, b]);
     l.b.set_nzcv(r);
     Ok(Flow::Next)
@@ -568,9 +575,18 @@ fn lift_to_int(l: &mut Lifter, w: u32) -> Lifted {
     if sf {
         cfg |= CFG_X;
     }
+    let mut h = H_TO_INT[idx(w)];
+    let unsigned = opcode & 1 != 0;
+    if fbits == 0 && rm == Rounding::Zero && !(sf && unsigned) {
+        h = h.with_fast(FastFp::ToInt {
+            double: dbl(w),
+            x: sf,
+            unsigned,
+        });
+    }
     let v = vread(l, rn(w));
     let k = l.konst(cfg);
-    let r = l.b.call(H_TO_INT[idx(w)], &[v, k]);
+    let r = l.b.call(h, &[v, k]);
     l.set_x(W::from_sf(bit(w, 31)), rd(w), r);
     Ok(Flow::Next)
 }
@@ -588,9 +604,18 @@ fn lift_from_int(l: &mut Lifter, w: u32) -> Lifted {
     if bit(w, 31) == 1 {
         cfg |= CFG_X;
     }
+    let mut h = H_FROM_INT[idx(w)];
+    let (x64, unsigned) = (bit(w, 31) == 1, bit(w, 16) == 1);
+    if fbits == 0 && !(x64 && unsigned) {
+        h = h.with_fast(FastFp::FromInt {
+            double: dbl(w),
+            x: x64,
+            unsigned,
+        });
+    }
     let x = l.x(rn(w));
     let k = l.konst(cfg);
-    let r = l.b.call(H_FROM_INT[idx(w)], &[x, k]);
+    let r = l.b.call(h, &[x, k]);
     vwrite(l, rd(w), r);
     Ok(Flow::Next)
 }

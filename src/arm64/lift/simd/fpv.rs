@@ -16,7 +16,8 @@ use crate::arm64::lift::fp::host::Op2;
 use crate::arm64::lift::fp::sem::{
     self, Float, Fmt, MinMax, Rounding, DZC, F16, F32, F64, FPCR_FZ, IOC, IXC, OFC, UFC,
 };
-use crate::arm64::lift::{bit, bits, LiftError, Lifted, Lifter};
+use crate::arm64::lift::{bit, bits, helper, Flow, LiftError, Lifted, Lifter};
+use crate::ir::{FastFp, FpOp};
 
 // ---- element operations --------------------------------------------------------------------
 
@@ -516,22 +517,35 @@ pub fn lift_same(l: &mut Lifter, w: u32) -> Lifted {
         return Err(LiftError::Undefined);
     }
     let fast = match (f.u, f.a, opc, f.sz) {
-        (0, 0, 0b11010, 0) => Some(("simd_fadd_s", h_fadd_s as super::HelperFn)),
-        (0, 1, 0b11010, 0) => Some(("simd_fsub_s", h_fsub_s as super::HelperFn)),
-        (1, 0, 0b11011, 0) => Some(("simd_fmul_s", h_fmul_s as super::HelperFn)),
-        (1, 0, 0b11111, 0) => Some(("simd_fdiv_s", h_fdiv_s as super::HelperFn)),
-        (0, 0, 0b11001, 0) => Some(("simd_fmla_s", h_fmla_s as super::HelperFn)),
-        (0, 1, 0b11001, 0) => Some(("simd_fmls_s", h_fmls_s as super::HelperFn)),
-        (0, 0, 0b11010, 1) => Some(("simd_fadd_d", h_fadd_d as super::HelperFn)),
-        (0, 1, 0b11010, 1) => Some(("simd_fsub_d", h_fsub_d as super::HelperFn)),
-        (1, 0, 0b11011, 1) => Some(("simd_fmul_d", h_fmul_d as super::HelperFn)),
-        (1, 0, 0b11111, 1) => Some(("simd_fdiv_d", h_fdiv_d as super::HelperFn)),
-        (0, 0, 0b11001, 1) => Some(("simd_fmla_d", h_fmla_d as super::HelperFn)),
-        (0, 1, 0b11001, 1) => Some(("simd_fmls_d", h_fmls_d as super::HelperFn)),
+        (0, 0, 0b11010, 0) => Some(("simd_fadd_s", h_fadd_s as super::HelperFn, FpOp::Add)),
+        (0, 1, 0b11010, 0) => Some(("simd_fsub_s", h_fsub_s as super::HelperFn, FpOp::Sub)),
+        (1, 0, 0b11011, 0) => Some(("simd_fmul_s", h_fmul_s as super::HelperFn, FpOp::Mul)),
+        (1, 0, 0b11111, 0) => Some(("simd_fdiv_s", h_fdiv_s as super::HelperFn, FpOp::Div)),
+        (0, 0, 0b11001, 0) => Some(("simd_fmla_s", h_fmla_s as super::HelperFn, FpOp::MulAdd)),
+        (0, 1, 0b11001, 0) => Some(("simd_fmls_s", h_fmls_s as super::HelperFn, FpOp::MulSub)),
+        (0, 0, 0b11010, 1) => Some(("simd_fadd_d", h_fadd_d as super::HelperFn, FpOp::Add)),
+        (0, 1, 0b11010, 1) => Some(("simd_fsub_d", h_fsub_d as super::HelperFn, FpOp::Sub)),
+        (1, 0, 0b11011, 1) => Some(("simd_fmul_d", h_fmul_d as super::HelperFn, FpOp::Mul)),
+        (1, 0, 0b11111, 1) => Some(("simd_fdiv_d", h_fdiv_d as super::HelperFn, FpOp::Div)),
+        (0, 0, 0b11001, 1) => Some(("simd_fmla_d", h_fmla_d as super::HelperFn, FpOp::MulAdd)),
+        (0, 1, 0b11001, 1) => Some(("simd_fmls_d", h_fmls_d as super::HelperFn, FpOp::MulSub)),
         _ => None,
     };
     match fast {
-        Some((name, h)) => call_word(l, name, h, w),
+        Some((name, h, op)) => {
+            // The backend may do it inline on the registers (see `FastFp::Vec`).
+            let h = helper(name, h).with_fast(FastFp::Vec {
+                op,
+                double: f.sz == 1,
+                q: f.q == 1,
+                rd: f.rd as u8,
+                rn: f.rn as u8,
+                rm: f.rm as u8,
+            });
+            let k = l.konst(w as u64);
+            l.b.call(h, &[k]);
+            Ok(Flow::Next)
+        }
         None => call_word(l, "simd_fp_3same", h_same, w),
     }
 }
