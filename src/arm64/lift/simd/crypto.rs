@@ -1,12 +1,16 @@
 //! The Armv8.0 Cryptographic Extension on vector registers: AESE, AESD, AESMC, AESIMC
 //! (FEAT_AES), SHA1C/P/M/H/SU0/SU1 (FEAT_SHA1) and SHA256H/H2/SU0/SU1 (FEAT_SHA256),
-//! one helper call per instruction, following the Arm ARM pseudocode. (PMULL with 64-bit
+//! one helper call per instruction (SHA1H is inline IR), following the Arm ARM
+//! pseudocode. The host's AES-NI computes the AES steps when it has it; the Rust
+//! definitions here are the fallback and the tests' reference. (PMULL with 64-bit
 //! elements, the other half of FEAT_PMULL, is in the three-different group.)
 
+use super::copy::write;
 use super::elem::{get, set};
 use super::{call_word, vget, vset, word_helper};
 use crate::arm64::cpu::Cpu;
-use crate::arm64::lift::{bits, Lifted, Lifter};
+use crate::arm64::lift::{bits, helper, Flow, Lifted, Lifter};
+use crate::ir::{BinOp, HelperFn, W};
 
 // ---- AES ----------------------------------------------------------------------------------
 
@@ -213,6 +217,11 @@ pub fn dis_aes(w: u32, _pc: u64) -> String {
 }
 
 // ---- SHA -----------------------------------------------------------------------------------
+//
+// Every SHA instruction has its own helper, chosen at translation time, which gets the
+// register numbers d, n (and m) as constant arguments: nothing is decoded when it runs.
+// It computes the Rust definition below (the Arm ARM pseudocode). SHA1H is inline IR
+// (one 32-bit rotate), no helper at all.
 
 fn choose(x: u32, y: u32, z: u32) -> u32 {
     ((y ^ z) & x) ^ z
@@ -282,35 +291,127 @@ pub fn sha256_hash(mut x: u128, mut y: u128, w: u128, part1: bool) -> u128 {
     }
 }
 
-fn exec_sha3(cpu: &mut Cpu, w: u32) {
-    let (rm, rn, rd) = (bits(w, 20, 16), bits(w, 9, 5), bits(w, 4, 0));
-    let (m, n, d) = (vget(cpu, rm), vget(cpu, rn), vget(cpu, rd));
-    let r = match bits(w, 14, 12) {
-        0b000 => sha1_hash(d, n as u32, m, choose),
-        0b001 => sha1_hash(d, n as u32, m, parity),
-        0b010 => sha1_hash(d, n as u32, m, majority),
-        0b011 => ((n << 64) | (d >> 64)) ^ d ^ m,
-        0b100 => sha256_hash(d, n, m, true),
-        0b101 => sha256_hash(n, d, m, false),
-        _ => {
-            // SHA256SU1
-            let t0 = ((m & 0xffff_ffff) << 96) | (n >> 32);
-            let mut r = 0u128;
-            let s1 = |x: u32| x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10);
-            for e in 0..4 {
-                let src = if e < 2 { e32(m, e + 2) } else { e32(r, e - 2) };
-                let v = s1(src).wrapping_add(e32(d, e)).wrapping_add(e32(t0, e));
-                set(&mut r, 32, e, v as u64);
-            }
-            r
+// The instructions as functions of (Vd, Vn, Vm) giving the new Vd; the two-register
+// ones ignore `m`.
+
+/// SHA1C Qd, Sn, Vm.4S.
+pub fn sha1c(d: u128, n: u128, m: u128) -> u128 {
+    sha1_hash(d, n as u32, m, choose)
+}
+/// SHA1P Qd, Sn, Vm.4S.
+pub fn sha1p(d: u128, n: u128, m: u128) -> u128 {
+    sha1_hash(d, n as u32, m, parity)
+}
+/// SHA1M Qd, Sn, Vm.4S.
+pub fn sha1m(d: u128, n: u128, m: u128) -> u128 {
+    sha1_hash(d, n as u32, m, majority)
+}
+/// SHA1SU0 Vd.4S, Vn.4S, Vm.4S.
+pub fn sha1su0(d: u128, n: u128, m: u128) -> u128 {
+    ((n << 64) | (d >> 64)) ^ d ^ m
+}
+/// SHA256H Qd, Qn, Vm.4S.
+pub fn sha256h(d: u128, n: u128, m: u128) -> u128 {
+    sha256_hash(d, n, m, true)
+}
+/// SHA256H2 Qd, Qn, Vm.4S.
+pub fn sha256h2(d: u128, n: u128, m: u128) -> u128 {
+    sha256_hash(n, d, m, false)
+}
+/// SHA256SU1 Vd.4S, Vn.4S, Vm.4S.
+pub fn sha256su1(d: u128, n: u128, m: u128) -> u128 {
+    let t0 = ((m & 0xffff_ffff) << 96) | (n >> 32);
+    let mut r = 0u128;
+    let s1 = |x: u32| x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10);
+    for e in 0..4 {
+        let src = if e < 2 { e32(m, e + 2) } else { e32(r, e - 2) };
+        let v = s1(src).wrapping_add(e32(d, e)).wrapping_add(e32(t0, e));
+        set(&mut r, 32, e, v as u64);
+    }
+    r
+}
+/// SHA1H Sd, Sn (the lifter emits it inline; this is the tests' reference).
+pub fn sha1h(_d: u128, n: u128, _m: u128) -> u128 {
+    (n as u32).rotate_left(30) as u128
+}
+/// SHA1SU1 Vd.4S, Vn.4S.
+pub fn sha1su1(d: u128, n: u128, _m: u128) -> u128 {
+    let t = d ^ (n >> 32);
+    let mut r = 0u128;
+    for e in 0..3 {
+        set(&mut r, 32, e, e32(t, e).rotate_left(1) as u64);
+    }
+    let w3 = e32(t, 3).rotate_left(1) ^ e32(t, 0).rotate_left(2);
+    set(&mut r, 32, 3, w3 as u64);
+    r
+}
+/// SHA256SU0 Vd.4S, Vn.4S.
+pub fn sha256su0(d: u128, n: u128, _m: u128) -> u128 {
+    let t = ((n & 0xffff_ffff) << 96) | (d >> 32);
+    let mut r = 0u128;
+    for e in 0..4 {
+        let x = e32(t, e);
+        let s0 = x.rotate_right(7) ^ x.rotate_right(18) ^ (x >> 3);
+        set(&mut r, 32, e, s0.wrapping_add(e32(d, e)) as u64);
+    }
+    r
+}
+
+/// Define `unsafe extern "C" fn $name(cpu, d, n, m, _)` doing `V[d] = $f(V[d], V[n],
+/// V[m])`.
+macro_rules! sha_helper {
+    ($name:ident, $f:path) => {
+        unsafe extern "C" fn $name(cpu: *mut u8, d: u64, n: u64, m: u64, _: u64) -> u64 {
+            // SAFETY: generated code passes its own `Cpu` pointer as the first
+            // argument, and no other reference to that `Cpu` is live during the call.
+            let cpu = unsafe { &mut *(cpu as *mut Cpu) };
+            let (d, n, m) = (d as u32, n as u32, m as u32);
+            let r = $f(vget(cpu, d), vget(cpu, n), vget(cpu, m));
+            vset(cpu, d, r);
+            0
         }
     };
-    vset(cpu, rd, r);
 }
-word_helper!(h_sha3, exec_sha3);
+
+sha_helper!(h_sha1c, sha1c);
+sha_helper!(h_sha1p, sha1p);
+sha_helper!(h_sha1m, sha1m);
+sha_helper!(h_sha1su0, sha1su0);
+sha_helper!(h_sha256h, sha256h);
+sha_helper!(h_sha256h2, sha256h2);
+sha_helper!(h_sha256su1, sha256su1);
+sha_helper!(h_sha1su1, sha1su1);
+sha_helper!(h_sha256su0, sha256su0);
+
+/// The helpers of SHA1C, SHA1P, SHA1M, SHA1SU0, SHA256H, SHA256H2, SHA256SU1 (index =
+/// bits 14:12 of the three-register word), SHA1SU1 and SHA256SU0.
+const SHA_HELPERS: [(&str, HelperFn); 9] = [
+    ("sha1c", h_sha1c),
+    ("sha1p", h_sha1p),
+    ("sha1m", h_sha1m),
+    ("sha1su0", h_sha1su0),
+    ("sha256h", h_sha256h),
+    ("sha256h2", h_sha256h2),
+    ("sha256su1", h_sha256su1),
+    ("sha1su1", h_sha1su1),
+    ("sha256su0", h_sha256su0),
+];
+const SHA1SU1: usize = 7;
+const SHA256SU0: usize = 8;
+
+/// Call SHA helper `i` of [`SHA_HELPERS`] on the registers `regs` (d, n and, for
+/// three-register instructions, m).
+fn call_sha(l: &mut Lifter, i: usize, regs: &[u32]) -> Lifted {
+    let (name, f) = SHA_HELPERS[i];
+    let args: Vec<_> = regs.iter().map(|&r| l.konst(r as u64)).collect();
+    l.b.call(helper(name, f), &args);
+    Ok(Flow::Next)
+}
 
 pub fn lift_sha3(l: &mut Lifter, w: u32) -> Lifted {
-    call_word(l, "crypto_sha3", h_sha3, w)
+    let (rm, rn, rd) = (bits(w, 20, 16), bits(w, 9, 5), bits(w, 4, 0));
+    // The decode table has rows for opcodes 0..=6 only.
+    call_sha(l, bits(w, 14, 12) as usize, &[rd, rn, rm])
 }
 
 pub fn dis_sha3(w: u32, _pc: u64) -> String {
@@ -327,40 +428,20 @@ pub fn dis_sha3(w: u32, _pc: u64) -> String {
     }
 }
 
-fn exec_sha2(cpu: &mut Cpu, w: u32) {
-    let (rn, rd) = (bits(w, 9, 5), bits(w, 4, 0));
-    let (n, d) = (vget(cpu, rn), vget(cpu, rd));
-    let r = match bits(w, 16, 12) {
-        0b00000 => (n as u32).rotate_left(30) as u128,
-        0b00001 => {
-            // SHA1SU1
-            let t = d ^ (n >> 32);
-            let mut r = 0u128;
-            for e in 0..3 {
-                set(&mut r, 32, e, e32(t, e).rotate_left(1) as u64);
-            }
-            let w3 = e32(t, 3).rotate_left(1) ^ e32(t, 0).rotate_left(2);
-            set(&mut r, 32, 3, w3 as u64);
-            r
-        }
-        _ => {
-            // SHA256SU0
-            let t = ((n & 0xffff_ffff) << 96) | (d >> 32);
-            let mut r = 0u128;
-            for e in 0..4 {
-                let x = e32(t, e);
-                let s0 = x.rotate_right(7) ^ x.rotate_right(18) ^ (x >> 3);
-                set(&mut r, 32, e, s0.wrapping_add(e32(d, e)) as u64);
-            }
-            r
-        }
-    };
-    vset(cpu, rd, r);
-}
-word_helper!(h_sha2, exec_sha2);
-
 pub fn lift_sha2(l: &mut Lifter, w: u32) -> Lifted {
-    call_word(l, "crypto_sha2", h_sha2, w)
+    let (rn, rd) = (bits(w, 9, 5), bits(w, 4, 0));
+    match bits(w, 16, 12) {
+        0b00000 => {
+            // SHA1H: Sd = ROL(Sn, 30), the rest of Vd zero.
+            let x = l.b.get_vlane(rn as u8, 0);
+            let two = l.konst(2);
+            let r = l.b.bin(BinOp::Ror, W::W32, x, two);
+            write(l, rd, r, None);
+            Ok(Flow::Next)
+        }
+        0b00001 => call_sha(l, SHA1SU1, &[rd, rn]),
+        _ => call_sha(l, SHA256SU0, &[rd, rn]),
+    }
 }
 
 pub fn dis_sha2(w: u32, _pc: u64) -> String {
