@@ -1697,6 +1697,65 @@ fn crypto_aes_fips197() {
     assert_eq!(v0(0x0ee2_e020, &[(1, 1 << 63), (2, 1 << 63)]), 1 << 126);
 }
 
+/// The ten SHA instructions as lifted (the helper picked for this host, register
+/// numbers as arguments; SHA1H inline) agree with their definitions, with Vd distinct
+/// from or equal to the sources, and leave the other registers alone.
+#[test]
+fn sha_lifted_matches_the_definitions() {
+    type Def = fn(u128, u128, u128) -> u128;
+    let three: [(u32, Def); 7] = [
+        (0, crypto::sha1c),
+        (1, crypto::sha1p),
+        (2, crypto::sha1m),
+        (3, crypto::sha1su0),
+        (4, crypto::sha256h),
+        (5, crypto::sha256h2),
+        (6, crypto::sha256su1),
+    ];
+    let two: [(u32, Def); 3] = [
+        (0, crypto::sha1h),
+        (1, crypto::sha1su1),
+        (2, crypto::sha256su0),
+    ];
+    let mut cases: Vec<(u32, Def, [u32; 3])> = Vec::new();
+    for regs in [
+        [0, 1, 2],
+        [31, 17, 9],
+        [3, 3, 4],
+        [5, 6, 5],
+        [7, 8, 8],
+        [10, 10, 10],
+    ] {
+        let [d, n, m] = regs;
+        for (op, f) in three {
+            cases.push((0x5e00_0000 | m << 16 | op << 12 | n << 5 | d, f, regs));
+        }
+        for (op, f) in two {
+            cases.push((0x5e28_0800 | op << 12 | n << 5 | d, f, [d, n, 0]));
+        }
+    }
+    let mut x = 0x2545_f491_4f6c_dd1d_9e37_79b9_7f4a_7c15u128;
+    for _ in 0..8 {
+        for &(word, f, [d, n, m]) in &cases {
+            let mut c = cpu();
+            for r in 0..32 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                c.v[r] = VReg::from_u128(x);
+            }
+            let before: Vec<u128> = (0..32).map(|r| v(&c, r)).collect();
+            let (d, n, m) = (d as usize, n as usize, m as usize);
+            let want = f(before[d], before[n], before[m]);
+            run_ok(&[word], &mut c);
+            for (r, &old) in before.iter().enumerate() {
+                let expect = if r == d { want } else { old };
+                assert_eq!(v(&c, r), expect, "{} (V{r})", dis(word));
+            }
+        }
+    }
+}
+
 /// The inline-IR forms (ADD/SUB, ADDP scalar, SHL/USHR/SSHR) agree with the generic
 /// helpers of their classes on random words and registers.
 #[test]
