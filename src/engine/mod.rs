@@ -33,6 +33,41 @@ use crate::ir::opt;
 use crate::log::{self, Item};
 use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_ENTRIES};
 
+/// Translated blocks by guest PC. Looked up on every dispatcher entry and translation,
+/// so hashed with one multiply rather than SipHash (PCs are not attacker-chosen keys
+/// into a shared table; a guest can only slow its own lookups).
+type BlockMap = HashMap<u64, Arc<BlockInfo>, PcHash>;
+
+/// [`BlockMap`]'s hasher: Fibonacci hashing of the (4-byte aligned) PC.
+#[derive(Clone, Copy, Default)]
+struct PcHash;
+
+impl std::hash::BuildHasher for PcHash {
+    type Hasher = PcHasher;
+    fn build_hasher(&self) -> PcHasher {
+        PcHasher(0)
+    }
+}
+
+#[derive(Default)]
+struct PcHasher(u64);
+
+impl std::hash::Hasher for PcHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, pc: u64) {
+        // hashbrown uses the top 7 bits as tags and the low bits as the index: the
+        // multiply spreads the PC's middle bits into both.
+        self.0 = (pc >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// Size of the code cache. When it fills, everything is flushed and retranslated.
 pub const CODE_CACHE_SIZE: usize = 256 << 20;
 
@@ -137,14 +172,14 @@ pub const EXIT_NAMES: [&str; 11] = [
 /// The engine's locks, held across a host fork (see [`Engine::fork_guard`]).
 pub struct ForkGuard<'a> {
     _cache: MutexGuard<'a, CodeCache>,
-    _blocks: RwLockWriteGuard<'a, HashMap<u64, Arc<BlockInfo>>>,
+    _blocks: RwLockWriteGuard<'a, BlockMap>,
     _by_host: RwLockWriteGuard<'a, BTreeMap<usize, Arc<BlockInfo>>>,
     _stats: MutexGuard<'a, Stats>,
 }
 
 pub struct Engine {
     cache: Mutex<CodeCache>,
-    blocks: RwLock<HashMap<u64, Arc<BlockInfo>>>,
+    blocks: RwLock<BlockMap>,
     by_host: RwLock<BTreeMap<usize, Arc<BlockInfo>>>,
     enter: unsafe extern "sysv64" fn(*mut Cpu, usize) -> u64,
     rt: Runtime,
@@ -247,7 +282,7 @@ impl Engine {
                 reserved: used,
                 generation: 0,
             }),
-            blocks: RwLock::new(HashMap::new()),
+            blocks: RwLock::new(BlockMap::with_capacity_and_hasher(8192, PcHash)),
             by_host: RwLock::new(BTreeMap::new()),
             enter,
             rt: Runtime {

@@ -120,17 +120,19 @@ pub fn dce(block: &mut Block) {
             op.for_each_arg(|a| live[a.0 as usize] = true);
         }
     }
+    // Compact in place (no second vector: this runs for every block translated).
     let mut remap = vec![Val(u32::MAX); n];
-    let mut out: Vec<Inst> = Vec::with_capacity(n);
-    for (i, inst) in block.insts.drain(..).enumerate() {
+    let mut kept = 0;
+    for i in 0..n {
         if live[i] {
-            remap[i] = Val(out.len() as u32);
-            let mut op = inst.op;
+            remap[i] = Val(kept as u32);
+            let mut op = std::mem::replace(&mut block.insts[i].op, DEAD);
             op.map_args(|a| remap[a.0 as usize]);
-            out.push(Inst { op });
+            block.insts[kept] = Inst { op };
+            kept += 1;
         }
     }
-    block.insts = out;
+    block.insts.truncate(kept);
     map_term(&mut block.term, |a| remap[a.0 as usize]);
 }
 
