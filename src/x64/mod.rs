@@ -25,6 +25,8 @@ use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use crate::arm64::cpu::{off, SPILL_SLOTS};
 use crate::ir::{BinOp, Block, FlagOp, Op, Order, Term, Trap, UnOp, Val, W};
 
+mod int;
+
 pub type Asm = VecAssembler<dynasmrt::x64::X64Relocation>;
 
 /// Exit codes returned by generated code to the dispatcher (in `rax`).
@@ -618,20 +620,17 @@ impl Emitter<'_> {
         let cached = self.rax_cache.take();
         match op {
             Op::SetNzcv(f) if self.fused[f.0 as usize] => {
-                let fop = self.load_flag_operands(f, i);
-                self.flags(fop.0, fop.1);
+                let (fop, _) = self.compare(f, i);
+                self.pack_flags(fop);
                 dynasm!(self.asm ; .arch x64 ; mov [rbp + off::NZCV], rax);
                 return;
             }
             Op::Cond(cc, f) if self.fused[f.0 as usize] => {
-                let (fop, w) = self.load_flag_operands(f, i);
+                let (fop, _) = self.compare(f, i);
                 match x86_cond(fop, cc) {
-                    Some(xc) => {
-                        self.flag_op(fop, w);
-                        self.setcc(xc);
-                    }
+                    Some(xc) => self.setcc(xc),
                     None => {
-                        self.flags(fop, w);
+                        self.pack_flags(fop);
                         self.cond_from_packed(cc);
                     }
                 }
@@ -639,6 +638,9 @@ impl Emitter<'_> {
                 return;
             }
             _ => {}
+        }
+        if self.direct(i, &op, cached) {
+            return;
         }
         if let Op::Bin(bop, w, a, b) = op {
             if let Loc::Const(c) = self.loc[b.0 as usize] {
@@ -1246,9 +1248,15 @@ impl Emitter<'_> {
 
     /// rax = a, rcx = b, rdx = carry: leave Arm NZCV (bits 31..28) in eax.
     fn flags(&mut self, op: FlagOp, w: W) {
+        self.flag_op(op, w);
+        self.pack_flags(op);
+    }
+
+    /// Right after the x86 instruction for `op` ([`Emitter::flag_op`]): leave Arm NZCV
+    /// (bits 31..28) in eax.
+    fn pack_flags(&mut self, op: FlagOp) {
         // Does x86 CF mean "borrow" (Arm C is its inverse)?
         let inv_c = matches!(op, FlagOp::Sub | FlagOp::Sbc);
-        self.flag_op(op, w);
         if inv_c {
             // Arm's C after a subtraction is "no borrow": x86's CF inverted (cmc leaves
             // SF, ZF and OF alone).
@@ -1357,9 +1365,8 @@ impl Emitter<'_> {
                         let Op::Cond(cc, f) = self.block.insts[k].op else {
                             unreachable!()
                         };
-                        let (fop, w) = self.load_flag_operands(f, self.block.insts.len());
+                        let (fop, _) = self.compare(f, self.block.insts.len());
                         let xc = x86_cond(fop, cc).expect("checked when fusing");
-                        self.flag_op(fop, w);
                         self.jcc(xc.not(), nt);
                     }
                     None => {
