@@ -16,9 +16,9 @@
 
 use dynasmrt::{dynasm, DynasmApi};
 
-use super::{Emitter, Loc, RAX};
+use super::{Emitter, Loc, RAX, RCX, RDX};
 use crate::arm64::cpu::off;
-use crate::ir::{BinOp, FlagOp, Op, Order, UnOp, Val, W};
+use crate::ir::{BinOp, Block, FlagOp, Op, Order, UnOp, Val, W};
 
 /// A second operand as an x86 instruction takes it.
 #[derive(Clone, Copy, PartialEq)]
@@ -36,7 +36,160 @@ fn imm_of(c: u64, w: W) -> Option<i32> {
     }
 }
 
+/// Address fusion: a 64-bit `Add` read only as the address of one memory access the
+/// direct path emits (any load, a plain store) is not computed on its own; the access
+/// builds it with one `lea` (base + index * scale + displacement), taking a `Shl` by
+/// 1..=3 read only by that `Add` as the scaled index. The operands of fused ops live
+/// until the access (`last_use` is extended). Returns which ops are fused.
+pub(super) fn fuse_addresses(block: &Block, readers: &[u32], last_use: &mut [u32]) -> Vec<bool> {
+    let n = block.insts.len();
+    let mut fused = vec![false; n];
+    for (j, inst) in block.insts.iter().enumerate() {
+        let addr = match inst.op {
+            Op::Load { addr, .. } => addr,
+            Op::Store {
+                addr,
+                order: Order::Plain,
+                ..
+            } => addr,
+            _ => continue,
+        };
+        let k = addr.0 as usize;
+        if readers[k] != 1 || last_use[k] != j as u32 {
+            continue;
+        }
+        let Op::Bin(BinOp::Add, W::W64, x, y) = block.insts[k].op else {
+            continue;
+        };
+        fused[k] = true;
+        let extend = |last_use: &mut [u32], v: Val| {
+            let l = &mut last_use[v.0 as usize];
+            *l = (*l).max(j as u32);
+        };
+        // At most one scaled index (checked before any lifetime is extended).
+        let shl = [y, x].into_iter().find(|v| {
+            let m = v.0 as usize;
+            matches!(block.insts[m].op, Op::Bin(BinOp::Shl, W::W64, _, c)
+                if readers[m] == 1
+                    && last_use[m] == k as u32
+                    && matches!(block.const_of(c), Some(1..=3)))
+        });
+        extend(last_use, x);
+        extend(last_use, y);
+        if let Some(v) = shl {
+            fused[v.0 as usize] = true;
+            if let Op::Bin(_, _, idx, _) = block.insts[v.0 as usize].op {
+                extend(last_use, idx);
+            }
+        }
+    }
+    fused
+}
+
+/// The `SetNzcv` that can move to the exits of a block whose branch is fused with a
+/// compare (`branch_cond`): one of the same flags value with nothing emitted between it
+/// and the terminator, so that nothing can observe NZCV in between.
+pub(super) fn nzcv_at_exit(block: &Block, branch_cond: Option<usize>) -> Option<usize> {
+    let k = branch_cond?;
+    let Op::Cond(_, f) = block.insts[k].op else {
+        return None;
+    };
+    for j in (0..block.insts.len()).rev() {
+        match block.insts[j].op {
+            Op::InsnStart(_) | Op::Const(_) => {}
+            _ if j == k || j == f.0 as usize => {}
+            Op::SetNzcv(g) if g == f => return Some(j),
+            _ => return None,
+        }
+    }
+    None
+}
+
 impl Emitter<'_> {
+    /// After [`Emitter::compare`] for the fused branch and `lahf; seto al`, on one exit
+    /// path: store the Arm NZCV of `fop` to the CPU state.
+    pub(super) fn store_late_nzcv(&mut self, fop: FlagOp) {
+        self.pack_ax(fop, matches!(fop, FlagOp::Sub));
+        dynasm!(self.asm ; .arch x64 ; mov [rbp + off::NZCV], rax);
+    }
+
+    /// Put the guest address `addr` (the address operand of instruction `i`, a memory
+    /// access) in `rax`: computed with one `lea` when it is fused, see
+    /// [`fuse_addresses`]. Releases the fused ops' operands that die at `i`.
+    fn addr_to_rax(&mut self, i: usize, addr: Val, cached: Option<Val>) {
+        let k = addr.0 as usize;
+        if !self.addr_fused[k] {
+            if cached != Some(addr) {
+                self.load(RAX, addr);
+            }
+            return;
+        }
+        let Op::Bin(BinOp::Add, _, x, y) = self.block.insts[k].op else {
+            unreachable!("fused address is not an Add")
+        };
+        let mut disp: i64 = 0;
+        let (mut base, mut index): (Option<u8>, Option<(u8, u8)>) = (None, None);
+        let mut scratch = [RCX, RDX].into_iter();
+        let (mut dead, mut n_dead) = ([Val(0); 2], 0);
+        for v in [x, y] {
+            let (v, shift) = match self.block.insts[v.0 as usize].op {
+                Op::Bin(BinOp::Shl, _, idx, c) if self.addr_fused[v.0 as usize] => {
+                    (idx, self.block.const_of(c).unwrap_or(0) as u8)
+                }
+                _ => (v, 0),
+            };
+            if self.last_use[v.0 as usize] == i as u32 {
+                dead[n_dead] = v;
+                n_dead += 1;
+            }
+            let r = match self.loc[v.0 as usize] {
+                Loc::Const(c) if shift == 0 => {
+                    disp = disp.wrapping_add(c as i64);
+                    continue;
+                }
+                Loc::Reg(r) => r,
+                _ => {
+                    let r = scratch.next().expect("two address operands");
+                    self.load(r, v);
+                    r
+                }
+            };
+            if shift == 0 && base.is_none() {
+                base = Some(r);
+            } else {
+                // The other operand is unscaled, so `index` is free.
+                index = Some((r, shift));
+            }
+        }
+        let (d, big) = match i32::try_from(disp) {
+            Ok(d) => (d, false),
+            Err(_) => (0, true),
+        };
+        match (base, index) {
+            (None, None) => self.mov_imm(RAX, disp as u64),
+            (Some(b), None) => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(b) + d]),
+            (None, Some((ix, sh))) => match sh {
+                0 => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(ix) + d]),
+                1 => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(ix) * 2 + d]),
+                2 => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(ix) * 4 + d]),
+                _ => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(ix) * 8 + d]),
+            },
+            (Some(b), Some((ix, sh))) => match sh {
+                0 => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(b) + Rq(ix) + d]),
+                1 => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(b) + Rq(ix) * 2 + d]),
+                2 => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(b) + Rq(ix) * 4 + d]),
+                _ => dynasm!(self.asm ; .arch x64 ; lea rax, [Rq(b) + Rq(ix) * 8 + d]),
+            },
+        }
+        if big && (base.is_some() || index.is_some()) {
+            self.mov_imm(RCX, disp as u64);
+            dynasm!(self.asm ; .arch x64 ; add rax, rcx);
+        }
+        for &v in &dead[..n_dead] {
+            self.release(v);
+        }
+    }
+
     /// The host register holding operand `v` right now: its own, or `rax` when the
     /// previous instruction left it there (`cached`, see `rax_cache`).
     fn reg_of(&self, v: Val, cached: Option<Val>) -> Option<u8> {
@@ -137,9 +290,7 @@ impl Emitter<'_> {
                 size, signed, addr, ..
             } => {
                 // x86 loads already have acquire semantics (TSO).
-                if cached != Some(addr) {
-                    self.load(RAX, addr);
-                }
+                self.addr_to_rax(i, addr, cached);
                 self.mem.translate(&mut self.asm, RAX, size, false);
                 self.free_dead(i);
                 let rd = if self.unused(i) {
@@ -167,15 +318,18 @@ impl Emitter<'_> {
                 val,
                 order: Order::Plain,
             } => {
-                // The value from its register or as an immediate; rax gets the address.
-                let rv = match self.loc[val.0 as usize] {
+                // The value from its register, as an immediate or through rcx; rax gets
+                // the address.
+                let lv = self.loc[val.0 as usize];
+                self.addr_to_rax(i, addr, cached);
+                let rv = match lv {
                     Loc::Reg(r) => Src::Reg(r),
                     Loc::Const(c) if size < 8 || imm_of(c, W::W64).is_some() => Src::Imm(c as i32),
-                    _ => return false,
+                    _ => {
+                        self.load(RCX, val);
+                        Src::Reg(RCX)
+                    }
                 };
-                if cached != Some(addr) {
-                    self.load(RAX, addr);
-                }
                 self.mem.translate(&mut self.asm, RAX, size, true);
                 self.mark_fault_point();
                 match (size, rv) {

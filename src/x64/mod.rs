@@ -311,8 +311,14 @@ struct Emitter<'a> {
     /// `Flags` values that are never materialised: their only readers (SetNzcv and
     /// Cond) redo the x86 flag operation on the original operands.
     fused: Vec<bool>,
+    /// Address arithmetic folded into the one memory access that reads it (see
+    /// [`int::fuse_addresses`]); emits no code of its own.
+    addr_fused: Vec<bool>,
     /// The `Cond` value folded into the terminating branch (`cmp` + `jcc`).
     branch_cond: Option<usize>,
+    /// A `SetNzcv` of the branch's flags done at the exits instead (see
+    /// [`int::nzcv_at_exit`]).
+    nzcv_at_exit: Option<usize>,
     /// The value `rax` still holds from the last instruction that defined one
     /// ([`Emitter::def_rax`] is always an instruction's last emission). Only the next
     /// emitting instruction may use it, for its first operand, before emitting
@@ -361,6 +367,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
             }
         }
     }
+    let addr_fused = int::fuse_addresses(block, &readers, &mut last_use);
     let mut branch_cond = None;
     if let Term::Branch { cond, .. } = &block.term {
         let k = cond.0 as usize;
@@ -395,7 +402,9 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         cur_pc: block.pc,
         chain_stubs: Vec::new(),
         fused,
+        addr_fused,
         branch_cond,
+        nzcv_at_exit: int::nzcv_at_exit(block, branch_cond),
         rax_cache: None,
     };
     e.prologue();
@@ -612,6 +621,8 @@ impl Emitter<'_> {
         match op {
             // No code: `rax` keeps what it holds.
             Op::Flags(..) if self.fused[i] => return,
+            Op::Bin(..) if self.addr_fused[i] => return,
+            Op::SetNzcv(_) if self.nzcv_at_exit == Some(i) => return,
             Op::Cond(..) if self.branch_cond == Some(i) => return,
             _ => {}
         }
@@ -667,9 +678,9 @@ impl Emitter<'_> {
             }
         }
         if let Op::GetReg(g) = op {
-            // Straight into the register the value gets, unless it stays in rax.
+            // Straight into the register the value gets.
             let unused = self.last_use[i] <= i as u32 && !self.used_by_term(i);
-            if !unused && !self.only_next_takes_from_rax(i) {
+            if !unused {
                 if let Loc::Reg(r) = self.alloc(i) {
                     let o = off::x(g);
                     dynasm!(self.asm ; .arch x64 ; mov Rq(r), [rbp + o]);
@@ -1268,12 +1279,20 @@ impl Emitter<'_> {
         // 2^16 + 2^21 + 2^28: each target bit gets exactly one of the kept bits, the other
         // products land below bit 28 or above bit 31 (carry-free), and the final mask
         // drops them.
+        dynasm!(self.asm ; .arch x64 ; lahf ; seto al);
+        self.pack_ax(op, false);
+    }
+
+    /// ax = `lahf; seto al` after the x86 instruction for `op`: leave Arm NZCV in eax,
+    /// inverting C when `flip_c` (a subtraction whose CF was not complemented).
+    fn pack_ax(&mut self, op: FlagOp, flip_c: bool) {
         let keep = if op == FlagOp::Logic { 0xc000 } else { 0xc101 };
+        dynasm!(self.asm ; .arch x64 ; movzx eax, ax);
+        if flip_c {
+            dynasm!(self.asm ; .arch x64 ; xor eax, 0x100);
+        }
         dynasm!(self.asm
             ; .arch x64
-            ; lahf
-            ; seto al
-            ; movzx eax, ax
             ; and eax, keep
             ; imul eax, eax, 0x1021_0000
             ; and eax, 0xf000_0000u32 as i32
@@ -1360,6 +1379,9 @@ impl Emitter<'_> {
                 not_taken,
             } => {
                 let nt = self.asm.new_dynamic_label();
+                // NZCV written just before the branch: packed on each exit path from
+                // the one compare (lahf and seto leave the x86 flags for the jcc).
+                let mut nzcv_late = None;
                 match self.branch_cond {
                     Some(k) => {
                         let Op::Cond(cc, f) = self.block.insts[k].op else {
@@ -1367,6 +1389,10 @@ impl Emitter<'_> {
                         };
                         let (fop, _) = self.compare(f, self.block.insts.len());
                         let xc = x86_cond(fop, cc).expect("checked when fusing");
+                        if self.nzcv_at_exit.is_some() {
+                            dynasm!(self.asm ; .arch x64 ; lahf ; seto al);
+                            nzcv_late = Some(fop);
+                        }
                         self.jcc(xc.not(), nt);
                     }
                     None => {
@@ -1378,8 +1404,14 @@ impl Emitter<'_> {
                         );
                     }
                 }
+                if let Some(fop) = nzcv_late {
+                    self.store_late_nzcv(fop);
+                }
                 self.chain_exit(taken);
                 dynasm!(self.asm ; .arch x64 ; =>nt);
+                if let Some(fop) = nzcv_late {
+                    self.store_late_nzcv(fop);
+                }
                 self.chain_exit(not_taken);
             }
             Term::Indirect(v, _kind) => {
@@ -1566,6 +1598,8 @@ mod fusion_tests {
                                 taken, want,
                                 "b.{cc} after op {op}/{bits} a={a:#x} b={b:#x}"
                             );
+                            // NZCV stored on both exit paths of the fused branch.
+                            assert_eq!(cpu.nzcv >> 28, f as u64, "nzcv at b.{cc} op {op}");
                             // Fused compare + cset (materialised condition) + NZCV.
                             let mut cpu = Cpu::new();
                             cpu.x[1] = a;
