@@ -27,6 +27,8 @@ use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use crate::arm64::cpu::{off, SPILL_SLOTS};
 use crate::ir::{BinOp, Block, FlagOp, Op, Order, Term, Trap, UnOp, Val, W};
 
+mod int;
+
 pub type Asm = VecAssembler<dynasmrt::x64::X64Relocation>;
 
 /// Exit codes returned by generated code to the dispatcher (in `rax`).
@@ -311,8 +313,14 @@ struct Emitter<'a> {
     /// `Flags` values that are never materialised: their only readers (SetNzcv and
     /// Cond) redo the x86 flag operation on the original operands.
     fused: Vec<bool>,
+    /// Address arithmetic folded into the one memory access that reads it (see
+    /// [`int::fuse_addresses`]); emits no code of its own.
+    addr_fused: Vec<bool>,
     /// The `Cond` value folded into the terminating branch (`cmp` + `jcc`).
     branch_cond: Option<usize>,
+    /// A `SetNzcv` of the branch's flags done at the exits instead (see
+    /// [`int::nzcv_at_exit`]).
+    nzcv_at_exit: Option<usize>,
     /// The value `rax` still holds from the last instruction that defined one
     /// ([`Emitter::def_rax`] is always an instruction's last emission). Only the next
     /// emitting instruction may use it, for its first operand, before emitting
@@ -363,6 +371,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
             }
         }
     }
+    let addr_fused = int::fuse_addresses(block, &readers, &mut last_use);
     let mut branch_cond = None;
     if let Term::Branch { cond, .. } = &block.term {
         let k = cond.0 as usize;
@@ -397,7 +406,9 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         cur_pc: block.pc,
         chain_stubs: Vec::new(),
         fused,
+        addr_fused,
         branch_cond,
+        nzcv_at_exit: int::nzcv_at_exit(block, branch_cond),
         rax_cache: None,
         fp_slow: Vec::new(),
     };
@@ -618,6 +629,8 @@ impl Emitter<'_> {
         match op {
             // No code: `rax` keeps what it holds.
             Op::Flags(..) if self.fused[i] => return,
+            Op::Bin(..) if self.addr_fused[i] => return,
+            Op::SetNzcv(_) if self.nzcv_at_exit == Some(i) => return,
             Op::Cond(..) if self.branch_cond == Some(i) => return,
             _ => {}
         }
@@ -626,20 +639,17 @@ impl Emitter<'_> {
         let cached = self.rax_cache.take();
         match op {
             Op::SetNzcv(f) if self.fused[f.0 as usize] => {
-                let fop = self.load_flag_operands(f, i);
-                self.flags(fop.0, fop.1);
+                let (fop, _) = self.compare(f, i);
+                self.pack_flags(fop);
                 dynasm!(self.asm ; .arch x64 ; mov [rbp + off::NZCV], rax);
                 return;
             }
             Op::Cond(cc, f) if self.fused[f.0 as usize] => {
-                let (fop, w) = self.load_flag_operands(f, i);
+                let (fop, _) = self.compare(f, i);
                 match x86_cond(fop, cc) {
-                    Some(xc) => {
-                        self.flag_op(fop, w);
-                        self.setcc(xc);
-                    }
+                    Some(xc) => self.setcc(xc),
                     None => {
-                        self.flags(fop, w);
+                        self.pack_flags(fop);
                         self.cond_from_packed(cc);
                     }
                 }
@@ -647,6 +657,9 @@ impl Emitter<'_> {
                 return;
             }
             _ => {}
+        }
+        if self.direct(i, &op, cached) {
+            return;
         }
         if let Op::Bin(bop, w, a, b) = op {
             if let Loc::Const(c) = self.loc[b.0 as usize] {
@@ -673,9 +686,9 @@ impl Emitter<'_> {
             }
         }
         if let Op::GetReg(g) = op {
-            // Straight into the register the value gets, unless it stays in rax.
+            // Straight into the register the value gets.
             let unused = self.last_use[i] <= i as u32 && !self.used_by_term(i);
-            if !unused && !self.only_next_takes_from_rax(i) {
+            if !unused {
                 if let Loc::Reg(r) = self.alloc(i) {
                     let o = off::x(g);
                     dynasm!(self.asm ; .arch x64 ; mov Rq(r), [rbp + o]);
@@ -1254,9 +1267,15 @@ impl Emitter<'_> {
 
     /// rax = a, rcx = b, rdx = carry: leave Arm NZCV (bits 31..28) in eax.
     fn flags(&mut self, op: FlagOp, w: W) {
+        self.flag_op(op, w);
+        self.pack_flags(op);
+    }
+
+    /// Right after the x86 instruction for `op` ([`Emitter::flag_op`]): leave Arm NZCV
+    /// (bits 31..28) in eax.
+    fn pack_flags(&mut self, op: FlagOp) {
         // Does x86 CF mean "borrow" (Arm C is its inverse)?
         let inv_c = matches!(op, FlagOp::Sub | FlagOp::Sbc);
-        self.flag_op(op, w);
         if inv_c {
             // Arm's C after a subtraction is "no borrow": x86's CF inverted (cmc leaves
             // SF, ZF and OF alone).
@@ -1268,12 +1287,20 @@ impl Emitter<'_> {
         // 2^16 + 2^21 + 2^28: each target bit gets exactly one of the kept bits, the other
         // products land below bit 28 or above bit 31 (carry-free), and the final mask
         // drops them.
+        dynasm!(self.asm ; .arch x64 ; lahf ; seto al);
+        self.pack_ax(op, false);
+    }
+
+    /// ax = `lahf; seto al` after the x86 instruction for `op`: leave Arm NZCV in eax,
+    /// inverting C when `flip_c` (a subtraction whose CF was not complemented).
+    fn pack_ax(&mut self, op: FlagOp, flip_c: bool) {
         let keep = if op == FlagOp::Logic { 0xc000 } else { 0xc101 };
+        dynasm!(self.asm ; .arch x64 ; movzx eax, ax);
+        if flip_c {
+            dynasm!(self.asm ; .arch x64 ; xor eax, 0x100);
+        }
         dynasm!(self.asm
             ; .arch x64
-            ; lahf
-            ; seto al
-            ; movzx eax, ax
             ; and eax, keep
             ; imul eax, eax, 0x1021_0000
             ; and eax, 0xf000_0000u32 as i32
@@ -1360,14 +1387,20 @@ impl Emitter<'_> {
                 not_taken,
             } => {
                 let nt = self.asm.new_dynamic_label();
+                // NZCV written just before the branch: packed on each exit path from
+                // the one compare (lahf and seto leave the x86 flags for the jcc).
+                let mut nzcv_late = None;
                 match self.branch_cond {
                     Some(k) => {
                         let Op::Cond(cc, f) = self.block.insts[k].op else {
                             unreachable!()
                         };
-                        let (fop, w) = self.load_flag_operands(f, self.block.insts.len());
+                        let (fop, _) = self.compare(f, self.block.insts.len());
                         let xc = x86_cond(fop, cc).expect("checked when fusing");
-                        self.flag_op(fop, w);
+                        if self.nzcv_at_exit.is_some() {
+                            dynasm!(self.asm ; .arch x64 ; lahf ; seto al);
+                            nzcv_late = Some(fop);
+                        }
                         self.jcc(xc.not(), nt);
                     }
                     None => {
@@ -1379,8 +1412,14 @@ impl Emitter<'_> {
                         );
                     }
                 }
+                if let Some(fop) = nzcv_late {
+                    self.store_late_nzcv(fop);
+                }
                 self.chain_exit(taken);
                 dynasm!(self.asm ; .arch x64 ; =>nt);
+                if let Some(fop) = nzcv_late {
+                    self.store_late_nzcv(fop);
+                }
                 self.chain_exit(not_taken);
             }
             Term::Indirect(v, _kind) => {
@@ -1567,6 +1606,8 @@ mod fusion_tests {
                                 taken, want,
                                 "b.{cc} after op {op}/{bits} a={a:#x} b={b:#x}"
                             );
+                            // NZCV stored on both exit paths of the fused branch.
+                            assert_eq!(cpu.nzcv >> 28, f as u64, "nzcv at b.{cc} op {op}");
                             // Fused compare + cset (materialised condition) + NZCV.
                             let mut cpu = Cpu::new();
                             cpu.x[1] = a;
