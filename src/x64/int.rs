@@ -225,10 +225,7 @@ impl Emitter<'_> {
                 r
             }
             None => {
-                let s = self
-                    .free_slots
-                    .pop()
-                    .expect("x64 backend: out of spill slots");
+                let s = self.spill_slot();
                 self.loc[i] = Loc::Slot(s);
                 RAX
             }

@@ -302,12 +302,18 @@ struct Emitter<'a> {
     loc: Vec<Loc>,
     last_use: Vec<u32>,
     free_regs: Vec<u8>,
+    /// Spill slots released by dead values (reused first).
     free_slots: Vec<u16>,
+    /// Slots from here on have never been used in this block (so that a block does not
+    /// start by listing all [`SPILL_SLOTS`]).
+    next_slot: u16,
     /// Which value each pool register holds.
     reg_holds: [Option<Val>; 16],
     exits: Vec<ChainExit>,
     pc_map: Vec<(u32, u64)>,
     cur_pc: u64,
+    /// The exit taken at block entry when `cpu.interrupt` is set.
+    interrupt_stub: DynamicLabel,
     /// Stubs to emit after the block body: (label, target pc).
     chain_stubs: Vec<(DynamicLabel, DynamicLabel, u64)>,
     /// `Flags` values that are never materialised: their only readers (SetNzcv and
@@ -391,6 +397,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     // instruction): growing the buffer step by step showed in start-up profiles.
     let mut asm = Asm::new(base);
     asm.reserve_ops(32 * n + 256);
+    let interrupt_stub = asm.new_dynamic_label();
     let mut e = Emitter {
         asm,
         block,
@@ -399,12 +406,14 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         loc: vec![Loc::None; n],
         last_use,
         free_regs: POOL.iter().rev().copied().collect(),
-        free_slots: (0..SPILL_SLOTS as u16).rev().collect(),
+        free_slots: Vec::new(),
+        next_slot: 0,
         reg_holds: [None; 16],
         exits: Vec::new(),
         pc_map: Vec::new(),
         cur_pc: block.pc,
         chain_stubs: Vec::new(),
+        interrupt_stub,
         fused,
         addr_fused,
         branch_cond,
@@ -433,17 +442,13 @@ impl Emitter<'_> {
     }
 
     fn prologue(&mut self) {
-        let pc = self.block.pc;
-        let epi = self.rt.epilogue;
+        // The interrupt exit is out of line (see `stubs`): the common path falls
+        // through, and a dynamic label is cheaper to emit than a local one.
+        let stub = self.interrupt_stub;
         dynasm!(self.asm
             ; .arch x64
             ; cmp DWORD [rbp + off::INTERRUPT], 0
-            ; je >go
-            ; mov rax, QWORD pc as i64
-            ; mov [rbp + off::PC], rax
-            ; mov eax, exit::INTERRUPT as i32
-            ; jmp extern epi
-            ; go:
+            ; jne =>stub
         );
     }
 
@@ -505,17 +510,26 @@ impl Emitter<'_> {
         self.loc[a.0 as usize] = Loc::None;
     }
 
+    /// A free spill slot.
+    fn spill_slot(&mut self) -> u16 {
+        self.free_slots.pop().unwrap_or_else(|| {
+            let s = self.next_slot;
+            assert!(
+                (s as usize) < SPILL_SLOTS,
+                "x64 backend: out of spill slots"
+            );
+            self.next_slot += 1;
+            s
+        })
+    }
+
     /// Choose a location for the value defined by instruction `i` (not yet written).
     fn alloc(&mut self, i: usize) -> Loc {
         let l = if let Some(r) = self.free_regs.pop() {
             self.reg_holds[r as usize] = Some(Val(i as u32));
             Loc::Reg(r)
         } else {
-            Loc::Slot(
-                self.free_slots
-                    .pop()
-                    .expect("x64 backend: out of spill slots"),
-            )
+            Loc::Slot(self.spill_slot())
         };
         self.loc[i] = l;
         l
@@ -586,10 +600,7 @@ impl Emitter<'_> {
                 continue;
             }
             if let Some(v) = self.reg_holds[r as usize] {
-                let s = self
-                    .free_slots
-                    .pop()
-                    .expect("x64 backend: out of spill slots");
+                let s = self.spill_slot();
                 let o = off::spill(s as usize);
                 dynasm!(self.asm ; .arch x64 ; mov [rbp + o], Rq(r));
                 self.loc[v.0 as usize] = Loc::Slot(s);
@@ -607,7 +618,16 @@ impl Emitter<'_> {
     // ---- instructions ----------------------------------------------------------
 
     fn inst(&mut self, i: usize) {
-        let op = self.block.insts[i].op.clone();
+        let block = self.block;
+        if let Op::Call(h, args) = &block.insts[i].op {
+            // (Matched by reference: cloning the op would copy its argument vector.)
+            self.rax_cache = None;
+            if !self.fast_fp_call(i, h, args) {
+                self.call(i, h.f as usize, args, h.side_effects);
+            }
+            return;
+        }
+        let op = block.insts[i].op.clone();
         match op {
             Op::InsnStart(pc) => {
                 self.cur_pc = pc;
@@ -615,13 +635,6 @@ impl Emitter<'_> {
             }
             Op::Const(c) => {
                 self.loc[i] = Loc::Const(c);
-                return;
-            }
-            Op::Call(h, args) => {
-                self.rax_cache = None;
-                if !self.fast_fp_call(i, &h, &args) {
-                    self.call(i, h.f as usize, &args, h.side_effects);
-                }
                 return;
             }
             _ => {}
@@ -1467,6 +1480,15 @@ impl Emitter<'_> {
 
     fn stubs(&mut self) {
         let epi = self.rt.epilogue;
+        let (stub, pc) = (self.interrupt_stub, self.block.pc);
+        dynasm!(self.asm
+            ; .arch x64
+            ; =>stub
+            ; mov rax, QWORD pc as i64
+            ; mov [rbp + off::PC], rax
+            ; mov eax, exit::INTERRUPT as i32
+            ; jmp extern epi
+        );
         let stubs = std::mem::take(&mut self.chain_stubs);
         for (stub, after, target) in stubs {
             dynasm!(self.asm
