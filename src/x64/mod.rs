@@ -312,8 +312,6 @@ struct Emitter<'a> {
     exits: Vec<ChainExit>,
     pc_map: Vec<(u32, u64)>,
     cur_pc: u64,
-    /// The exit taken at block entry when `cpu.interrupt` is set.
-    interrupt_stub: DynamicLabel,
     /// Stubs to emit after the block body: (label, target pc).
     chain_stubs: Vec<(DynamicLabel, DynamicLabel, u64)>,
     /// `Flags` values that are never materialised: their only readers (SetNzcv and
@@ -397,7 +395,6 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     // instruction): growing the buffer step by step showed in start-up profiles.
     let mut asm = Asm::new(base);
     asm.reserve_ops(32 * n + 256);
-    let interrupt_stub = asm.new_dynamic_label();
     let mut e = Emitter {
         asm,
         block,
@@ -413,7 +410,6 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         pc_map: Vec::new(),
         cur_pc: block.pc,
         chain_stubs: Vec::new(),
-        interrupt_stub,
         fused,
         addr_fused,
         branch_cond,
@@ -442,13 +438,21 @@ impl Emitter<'_> {
     }
 
     fn prologue(&mut self) {
-        // The interrupt exit is out of line (see `stubs`): the common path falls
-        // through, and a dynamic label is cheaper to emit than a local one.
-        let stub = self.interrupt_stub;
+        // A dynamic label: cheaper to emit than a local one (dynasm keeps those in a
+        // hash map). Moving the interrupt exit out of line (a not-taken jne instead of
+        // this taken je) made the int-interp kernel 60 % slower: not done.
+        let pc = self.block.pc;
+        let epi = self.rt.epilogue;
+        let go = self.asm.new_dynamic_label();
         dynasm!(self.asm
             ; .arch x64
             ; cmp DWORD [rbp + off::INTERRUPT], 0
-            ; jne =>stub
+            ; je =>go
+            ; mov rax, QWORD pc as i64
+            ; mov [rbp + off::PC], rax
+            ; mov eax, exit::INTERRUPT as i32
+            ; jmp extern epi
+            ; =>go
         );
     }
 
@@ -1480,15 +1484,6 @@ impl Emitter<'_> {
 
     fn stubs(&mut self) {
         let epi = self.rt.epilogue;
-        let (stub, pc) = (self.interrupt_stub, self.block.pc);
-        dynasm!(self.asm
-            ; .arch x64
-            ; =>stub
-            ; mov rax, QWORD pc as i64
-            ; mov [rbp + off::PC], rax
-            ; mov eax, exit::INTERRUPT as i32
-            ; jmp extern epi
-        );
         let stubs = std::mem::take(&mut self.chain_stubs);
         for (stub, after, target) in stubs {
             dynasm!(self.asm
