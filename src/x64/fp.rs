@@ -580,6 +580,7 @@ impl Emitter<'_> {
 pub(super) mod tests {
     use super::super::Asm;
     use crate::arm64::cpu::{Cpu, VReg};
+    use crate::arm64::lift::simd::tests::Rng;
     use crate::engine::testing::Runner;
     use dynasmrt::dynasm;
     use std::cell::Cell;
@@ -588,19 +589,6 @@ pub(super) mod tests {
         /// Set by the tests below to compile blocks without the fast paths (translation
         /// happens on the thread that runs the guest).
         pub static FAST_FP_OFF: Cell<bool> = const { Cell::new(false) };
-    }
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
     }
 
     /// A double that is mostly an ordinary number, often near the edges of the

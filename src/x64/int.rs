@@ -201,6 +201,28 @@ impl Emitter<'_> {
     }
 
     /// Is the value of instruction `i` never read?
+    /// Free op `i`'s dead operands and choose the register for its result, reusing
+    /// first operand `a`'s register when `a` dies here (never `avoid`). Returns `a`'s
+    /// register and location as they were before, and the result register; `None` when
+    /// the result is unused (nothing is left to emit).
+    fn result_reg(
+        &mut self,
+        i: usize,
+        a: Val,
+        cached: Option<Val>,
+        avoid: Option<u8>,
+    ) -> Option<(Option<u8>, Loc, u8)> {
+        let (ra, la) = (self.reg_of(a, cached), self.loc[a.0 as usize]);
+        if self.unused(i) {
+            self.free_dead(i);
+            return None;
+        }
+        let a_dies = self.last_use[a.0 as usize] == i as u32;
+        self.free_dead(i);
+        let prefer = ra.filter(|&r| a_dies && r != RAX);
+        Some((ra, la, self.alloc_direct(i, prefer, avoid)))
+    }
+
     fn unused(&self, i: usize) -> bool {
         self.last_use[i] <= i as u32 && !self.used_by_term(i)
     }
@@ -375,19 +397,13 @@ impl Emitter<'_> {
             Loc::Reg(r) if !shift => Src::Reg(r),
             _ => return false,
         };
-        let (ra, la) = (self.reg_of(a, cached), self.loc[a.0 as usize]);
-        if self.unused(i) {
-            self.free_dead(i);
-            return true;
-        }
-        let a_dies = self.last_use[a.0 as usize] == i as u32;
-        self.free_dead(i);
-        let prefer = ra.filter(|&r| a_dies && r != RAX);
         let avoid = match src {
             Src::Reg(r) => Some(r),
             Src::Imm(_) => None,
         };
-        let rd = self.alloc_direct(i, prefer, avoid);
+        let Some((ra, la, rd)) = self.result_reg(i, a, cached, avoid) else {
+            return true;
+        };
         let w64 = w == W::W64;
         // Three-operand forms when the result does not land in a's register.
         if let Some(r) = ra.filter(|&r| r != rd) {
@@ -486,15 +502,9 @@ impl Emitter<'_> {
         ) {
             return false;
         }
-        let (ra, la) = (self.reg_of(a, cached), self.loc[a.0 as usize]);
-        if self.unused(i) {
-            self.free_dead(i);
+        let Some((ra, la, rd)) = self.result_reg(i, a, cached, None) else {
             return true;
-        }
-        let a_dies = self.last_use[a.0 as usize] == i as u32;
-        self.free_dead(i);
-        let prefer = ra.filter(|&r| a_dies && r != RAX);
-        let rd = self.alloc_direct(i, prefer, None);
+        };
         let w64 = w == W::W64;
         // The extensions read a's register (or rd after loading a there).
         let r = match ra {

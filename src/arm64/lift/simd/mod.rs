@@ -630,4 +630,4 @@ const CRYPTO_ROWS: &[Encoding] = &[
 ];
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

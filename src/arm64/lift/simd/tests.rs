@@ -245,15 +245,19 @@ fn dump_rows() {
     std::fs::write(out, s).unwrap();
 }
 
-/// A small xorshift generator for the randomised tests.
-struct Rng(u64);
+/// A small xorshift generator for the randomised tests (also used by the backend's).
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
+    }
+    /// Uniform-ish in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
     }
     /// A vector value whose elements (of a random size) are edge values: integer
     /// ones, or (a third of the time) floating-point ones.
