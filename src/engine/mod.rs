@@ -155,7 +155,7 @@ pub struct Stats {
 }
 
 /// Names of the exits from generated code, indexed by exit code (`x64::exit`).
-pub const EXIT_NAMES: [&str; 11] = [
+pub const EXIT_NAMES: [&str; 12] = [
     "?",
     "chain request",
     "indirect lookup",
@@ -167,6 +167,7 @@ pub const EXIT_NAMES: [&str; 11] = [
     "fetch fault",
     "ic ivau",
     "resync",
+    "retranslate",
 ];
 
 /// The engine's locks, held across a host fork (see [`Engine::fork_guard`]).
@@ -601,6 +602,7 @@ impl Engine {
                     }
                 }
                 exit::RESYNC => {}
+                exit::RETRANSLATE => self.invalidate(0, u64::MAX),
                 exit::IC_INVALIDATE => {
                     let line = cpu.exit_arg & !63;
                     self.invalidate(line, line + 64);

@@ -173,6 +173,35 @@ fn helper_return_slot(p: &Process, rsp: usize, guest_pc: u64) -> Option<usize> {
     None
 }
 
+thread_local! {
+    /// The guest PC of this thread's last tagged-access retry and how many times in a
+    /// row it was retried (see [`tagged_access_retry`]).
+    static TAG_RETRY: Cell<(u64, u32)> = const { Cell::new((u64::MAX, 0)) };
+}
+
+/// A general-protection fault in generated code at `host_pc` with address `raw`: if it
+/// is an access through a tagged pointer (the address without its tag is canonical)
+/// made by a block translated without Top Byte Ignore, switch TBI on for good and return
+/// the access's guest PC; the caller then has every block translated again and resumes
+/// there. A third such fault in a row at the same instruction is not about the tag (a
+/// block untags once TBI is on): it is reported instead.
+fn tagged_access_retry(p: &Process, host_pc: usize, raw: u64) -> Option<u64> {
+    let untagged = crate::arm64::untag(raw);
+    let canonical = ((untagged << 16) as i64 >> 16) as u64 == untagged;
+    if untagged == raw || !canonical {
+        return None;
+    }
+    let pc = guest_pc_of(p, host_pc)?;
+    let (last, n) = TAG_RETRY.with(|t| t.get());
+    let n = if last == pc { n + 1 } else { 1 };
+    TAG_RETRY.with(|t| t.set((pc, n)));
+    if n > 2 {
+        return None;
+    }
+    crate::x64::TAGGED_POINTERS.store(true, Ordering::Relaxed);
+    Some(pc)
+}
+
 /// `si_code` of a fault the kernel raised itself (x86: general protection).
 const SI_KERNEL: i32 = 0x80;
 
@@ -247,12 +276,20 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
     let in_cache = p.engine.in_cache(host_pc);
     // x86 reports a non-canonical address (a general-protection fault, SI_KERNEL) without
     // the address. Generated code always accesses guest memory through `[rax]`, where
-    // the address (after Top Byte Ignore) still is; the kernel reports it the same way.
-    let addr = if sig == libc::SIGSEGV && code == SI_KERNEL && in_cache {
-        gregs[libc::REG_RAX as usize] as u64
-    } else {
-        addr
-    };
+    // the address still is. The arm64 kernel reports it without its tag.
+    let gp_addr = (sig == libc::SIGSEGV && code == SI_KERNEL && in_cache)
+        .then(|| gregs[libc::REG_RAX as usize] as u64);
+    if let Some(raw) = gp_addr {
+        if let Some(guest_pc) = tagged_access_retry(p, host_pc, raw) {
+            // Run the access again in a block that untags (see `x64::Identity`).
+            // SAFETY: as below.
+            unsafe { std::ptr::write_volatile(std::ptr::addr_of_mut!((*cpu).pc), guest_pc) };
+            gregs[libc::REG_RAX as usize] = crate::x64::exit::RETRANSLATE as i64;
+            gregs[libc::REG_RIP as usize] = EPILOGUE.load(Ordering::Relaxed) as i64;
+            return;
+        }
+    }
+    let addr = gp_addr.map_or(addr, crate::arm64::untag);
     let (guest_pc, resume_rsp) = if in_cache {
         match guest_pc_of(p, host_pc) {
             Some(pc) => (pc, rsp),

@@ -22,6 +22,8 @@
 
 mod fp;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::arm64::cpu::{off, SPILL_SLOTS};
@@ -53,6 +55,9 @@ pub mod exit {
     pub const IC_INVALIDATE: u64 = 9;
     /// Re-look-up `cpu.pc`.
     pub const RESYNC: u64 = 10;
+    /// Drop every translation, then continue at `cpu.pc` (set by the environment's fault
+    /// handler after a change of the memory lowering, see [`super::Identity`]).
+    pub const RETRANSLATE: u64 = 11;
 }
 
 /// How guest memory accesses become host accesses. User mode maps guest addresses 1:1
@@ -64,17 +69,28 @@ pub trait MemLowering {
     fn translate(&self, asm: &mut Asm, reg: u8, size: u8, write: bool);
 }
 
-/// User-mode lowering: guest address = host address, after Top Byte Ignore (see
-/// [`crate::arm64::untag`]): bits 63:56 become copies of bit 55.
+/// User-mode lowering: guest address = host address. Top Byte Ignore (see
+/// [`crate::arm64::untag`]: bits 63:56 become copies of bit 55) is applied only once the
+/// process has used a tagged pointer ([`TAGGED_POINTERS`]): until then an access
+/// through one is a non-canonical address, which x86 faults on, and the environment's
+/// fault handler sets the flag, has every block translated again ([`exit::RETRANSLATE`])
+/// and runs the access once more. Untagged programs (nearly all) so pay nothing for TBI;
+/// it cost two instructions on the address of every access.
 pub struct Identity;
+
+/// Set (for good) when the guest has accessed memory through a tagged pointer: blocks
+/// translated from then on untag every address.
+pub static TAGGED_POINTERS: AtomicBool = AtomicBool::new(false);
 
 impl MemLowering for Identity {
     fn translate(&self, asm: &mut Asm, reg: u8, _size: u8, _write: bool) {
-        dynasm!(asm
-            ; .arch x64
-            ; shl Rq(reg), 8
-            ; sar Rq(reg), 8
-        );
+        if TAGGED_POINTERS.load(Ordering::Relaxed) {
+            dynasm!(asm
+                ; .arch x64
+                ; shl Rq(reg), 8
+                ; sar Rq(reg), 8
+            );
+        }
     }
 }
 
