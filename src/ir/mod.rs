@@ -474,6 +474,88 @@ pub enum Term {
     Trap { trap: Trap, pc: u64 },
 }
 
+// ---- constant evaluation ---------------------------------------------------------------
+
+/// `v` sign-extended from its low `n` bits.
+fn sext(v: u64, n: u32) -> i64 {
+    ((v << (64 - n)) as i64) >> (64 - n)
+}
+
+/// Evaluate a two-operand op on constants exactly as the backend would.
+pub fn eval_bin(op: BinOp, w: W, a: u64, b: u64) -> u64 {
+    let m = w.mask();
+    let n = w.bits();
+    let (a, b) = (a & m, b & m);
+    let sa = sext(a, n);
+    let r = match op {
+        BinOp::Add => a.wrapping_add(b),
+        BinOp::Sub => a.wrapping_sub(b),
+        BinOp::And => a & b,
+        BinOp::Or => a | b,
+        BinOp::Xor => a ^ b,
+        BinOp::AndNot => a & !b,
+        BinOp::OrNot => a | !b,
+        BinOp::XorNot => a ^ !b,
+        BinOp::Shl => a << (b % n as u64),
+        BinOp::Lshr => a >> (b % n as u64),
+        BinOp::Ashr => (sa >> (b % n as u64)) as u64,
+        BinOp::Ror => {
+            let s = (b % n as u64) as u32;
+            match w {
+                W::W64 => a.rotate_right(s),
+                W::W32 => (a as u32).rotate_right(s) as u64,
+            }
+        }
+        BinOp::Mul => a.wrapping_mul(b),
+        BinOp::UMulH => ((a as u128 * b as u128) >> 64) as u64,
+        BinOp::SMulH => ((a as i64 as i128 * b as i64 as i128) >> 64) as u64,
+        BinOp::UDiv => a.checked_div(b).unwrap_or(0),
+        BinOp::SDiv => {
+            if b == 0 {
+                0
+            } else {
+                sa.wrapping_div(sext(b, n)) as u64
+            }
+        }
+    };
+    r & m
+}
+
+/// Evaluate a one-operand op on a constant exactly as the backend would.
+pub fn eval_un(op: UnOp, w: W, x: u64) -> u64 {
+    let m = w.mask();
+    let x = x & m;
+    let w64 = w == W::W64;
+    let r = match op {
+        UnOp::Not => !x,
+        UnOp::Neg => x.wrapping_neg(),
+        UnOp::Clz if w64 => x.leading_zeros() as u64,
+        UnOp::Clz => (x as u32).leading_zeros() as u64,
+        UnOp::Cls if w64 => {
+            let s = x as i64;
+            (((s ^ (s >> 1)) as u64).leading_zeros() - 1) as u64
+        }
+        UnOp::Cls => {
+            let s = x as u32 as i32;
+            (((s ^ (s >> 1)) as u32).leading_zeros() - 1) as u64
+        }
+        UnOp::Rbit if w64 => x.reverse_bits(),
+        UnOp::Rbit => (x as u32).reverse_bits() as u64,
+        UnOp::Rev => x.swap_bytes() >> (64 - w.bits()),
+        UnOp::Rev16 => ((x >> 8) & 0x00ff_00ff_00ff_00ff) | ((x & 0x00ff_00ff_00ff_00ff) << 8),
+        UnOp::Rev32 => {
+            ((x as u32).swap_bytes() as u64) | (((x >> 32) as u32).swap_bytes() as u64) << 32
+        }
+        UnOp::Zext8 => x & 0xff,
+        UnOp::Zext16 => x & 0xffff,
+        UnOp::Zext32 => x & 0xffff_ffff,
+        UnOp::Sext8 => x as u8 as i8 as i64 as u64,
+        UnOp::Sext16 => x as u16 as i16 as i64 as u64,
+        UnOp::Sext32 => x as u32 as i32 as i64 as u64,
+    };
+    r & m
+}
+
 /// One instruction: an op and, if the op defines a value, that value is `Val(index)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Inst {

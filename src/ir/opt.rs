@@ -1,7 +1,8 @@
 //! Cheap block-local optimisation passes.
 //!
 //! - **Forwarding**: a guest register (or NZCV) read after a write or an earlier read in
-//!   the same block reuses that value instead of reading the CPU state again.
+//!   the same block reuses that value instead of reading the CPU state again; integer
+//!   ops whose operands thereby become constants are folded.
 //! - **Dead writes**: a register or NZCV write overwritten later in the block with no
 //!   possible observer in between (no read, no op that may fault or call out) is
 //!   dropped. Writes are kept before every such op, so guest state stays exact
@@ -11,7 +12,7 @@
 //!
 //! Every pass is linear in the block size: translation time matters.
 
-use super::{Block, Inst, Op, Term, Val};
+use super::{eval_bin, eval_un, Block, Inst, Op, Term, Val};
 
 /// A placeholder for a deleted op: defines nothing, reads nothing; `dce` drops it.
 const DEAD: Op = Op::InsnStart(u64::MAX);
@@ -38,8 +39,8 @@ pub fn forward(block: &mut Block) {
     let mut known: [Option<Val>; 32] = [None; 32];
     let mut nzcv: Option<Val> = None;
     for i in 0..n {
+        op_map_and_fold(&mut block.insts, i, &subst);
         let op = &mut block.insts[i].op;
-        op.map_args(|a| subst[a.0 as usize]);
         match op {
             Op::GetReg(r) => match known[*r as usize] {
                 Some(v) => {
@@ -66,6 +67,25 @@ pub fn forward(block: &mut Block) {
         }
     }
     map_term(&mut block.term, |a| subst[a.0 as usize]);
+}
+
+/// Rewrite instruction `i`'s operands through `subst`, then replace an integer op
+/// whose operands are all constants by its value (a constant reaches an op through a
+/// register only after forwarding, e.g. `MOVZ` + `MOVK`, `ADRP` + `ADD`).
+fn op_map_and_fold(insts: &mut [Inst], i: usize, subst: &[Val]) {
+    insts[i].op.map_args(|a| subst[a.0 as usize]);
+    let konst = |v: Val| match insts[v.0 as usize].op {
+        Op::Const(c) => Some(c),
+        _ => None,
+    };
+    let folded = match insts[i].op {
+        Op::Bin(op, w, a, b) => konst(a).zip(konst(b)).map(|(x, y)| eval_bin(op, w, x, y)),
+        Op::Un(op, w, a) => konst(a).map(|x| eval_un(op, w, x)),
+        _ => None,
+    };
+    if let Some(c) = folded {
+        insts[i].op = Op::Const(c);
+    }
 }
 
 /// Drop register/NZCV writes that are overwritten before anything can observe them.
