@@ -428,6 +428,7 @@ impl Engine {
             pc_map: compiled.pc_map,
             incoming: Mutex::new(Vec::new()),
         });
+        ir.recycle();
         self.blocks
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -578,13 +578,20 @@ impl Block {
         Block {
             pc,
             guest_len: 0,
-            // Most blocks fit: growing step by step showed in start-up profiles.
-            insts: Vec::with_capacity(128),
+            insts: SPARE_INSTS.with(|s| s.take()),
             term: Term::Trap {
                 trap: Trap::Resync,
                 pc,
             },
         }
+    }
+
+    /// Done with this block: keep its instruction vector (emptied) for the next one
+    /// this thread builds. Translation builds one block at a time, and allocating a
+    /// fresh vector per block showed in start-up profiles.
+    pub fn recycle(mut self) {
+        self.insts.clear();
+        SPARE_INSTS.with(|s| s.set(self.insts));
     }
 
     /// The op that defines `v`.
@@ -613,6 +620,12 @@ impl fmt::Display for Block {
         }
         writeln!(f, "  {:?}", self.term)
     }
+}
+
+thread_local! {
+    /// The instruction vector of this thread's last finished block (see
+    /// [`Block::recycle`]).
+    static SPARE_INSTS: std::cell::Cell<Vec<Inst>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Builds a [`Block`]. Lifters use these methods; each returns the defined value.

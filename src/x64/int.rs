@@ -40,10 +40,16 @@ fn imm_of(c: u64, w: W) -> Option<i32> {
 /// direct path emits (any load, a plain store) is not computed on its own; the access
 /// builds it with one `lea` (base + index * scale + displacement), taking a `Shl` by
 /// 1..=3 read only by that `Add` as the scaled index. The operands of fused ops live
-/// until the access (`last_use` is extended). Returns which ops are fused.
-pub(super) fn fuse_addresses(block: &Block, readers: &[u32], last_use: &mut [u32]) -> Vec<bool> {
+/// until the access (`last_use` is extended). Sets `fused` to which ops are fused.
+pub(super) fn fuse_addresses(
+    block: &Block,
+    readers: &[u32],
+    last_use: &mut [u32],
+    fused: &mut Vec<bool>,
+) {
     let n = block.insts.len();
-    let mut fused = vec![false; n];
+    fused.clear();
+    fused.resize(n, false);
     for (j, inst) in block.insts.iter().enumerate() {
         let addr = match inst.op {
             Op::Load { addr, .. } => addr,
@@ -83,7 +89,6 @@ pub(super) fn fuse_addresses(block: &Block, readers: &[u32], last_use: &mut [u32
             }
         }
     }
-    fused
 }
 
 /// The `SetNzcv` that can move to the exits of a block whose branch is fused with a

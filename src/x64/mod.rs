@@ -350,10 +350,29 @@ struct Emitter<'a> {
     fp_slow: Vec<fp::FpSlow>,
 }
 
+/// Per-value vectors of [`compile`], kept between blocks by each thread (allocating
+/// them for every block showed in start-up profiles).
+#[derive(Default)]
+struct Scratch {
+    last_use: Vec<u32>,
+    readers: Vec<u32>,
+    flag_readers_only: Vec<bool>,
+    fused: Vec<bool>,
+    addr_fused: Vec<bool>,
+    loc: Vec<Loc>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
 /// Compile `block` for placement at host address `base`.
 pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -> Compiled {
     let n = block.insts.len();
-    let mut last_use = vec![0u32; n];
+    let mut sc = SCRATCH.with(|s| s.take());
+    let mut last_use = std::mem::take(&mut sc.last_use);
+    last_use.clear();
+    last_use.resize(n, 0);
     for (i, inst) in block.insts.iter().enumerate() {
         inst.op.for_each_arg(|a| last_use[a.0 as usize] = i as u32);
     }
@@ -368,8 +387,11 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     // Per value: readers among the instructions, and whether all of them are
     // SetNzcv/Cond (the last reader is `last_use`). No per-value lists: this runs for
     // every block translated.
-    let mut readers = vec![0u32; n];
-    let mut flag_readers_only = vec![true; n];
+    let (readers, flag_readers_only) = (&mut sc.readers, &mut sc.flag_readers_only);
+    readers.clear();
+    readers.resize(n, 0);
+    flag_readers_only.clear();
+    flag_readers_only.resize(n, true);
     for inst in &block.insts {
         let flag_reader = matches!(inst.op, Op::SetNzcv(_) | Op::Cond(..));
         inst.op.for_each_arg(|a| {
@@ -377,7 +399,9 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
             flag_readers_only[a.0 as usize] &= flag_reader;
         });
     }
-    let mut fused = vec![false; n];
+    let mut fused = std::mem::take(&mut sc.fused);
+    fused.clear();
+    fused.resize(n, false);
     for (i, inst) in block.insts.iter().enumerate() {
         if let Op::Flags(..) = inst.op {
             // Read, only by SetNzcv/Cond instructions (not by the terminator).
@@ -391,7 +415,8 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
             }
         }
     }
-    let addr_fused = int::fuse_addresses(block, &readers, &mut last_use);
+    let mut addr_fused = std::mem::take(&mut sc.addr_fused);
+    int::fuse_addresses(block, readers, &mut last_use, &mut addr_fused);
     let mut branch_cond = None;
     if let Term::Branch { cond, .. } = &block.term {
         let k = cond.0 as usize;
@@ -416,7 +441,12 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         block,
         mem,
         rt,
-        loc: vec![Loc::None; n],
+        loc: {
+            let mut loc = std::mem::take(&mut sc.loc);
+            loc.clear();
+            loc.resize(n, Loc::None);
+            loc
+        },
         last_use,
         free_regs: POOL.iter().rev().copied().collect(),
         free_slots: Vec::new(),
@@ -441,6 +471,8 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     e.stubs();
     e.fp_stubs();
     let code = e.asm.finalize().expect("x64 backend: unresolved label");
+    (sc.last_use, sc.fused, sc.addr_fused, sc.loc) = (e.last_use, e.fused, e.addr_fused, e.loc);
+    SCRATCH.with(|s| s.set(sc));
     Compiled {
         code,
         exits: e.exits,
