@@ -10,7 +10,8 @@
 //!             RW   the sandbox's initial image, then one state record per case
 //! ```
 //!
-//! Per case the code (1) copies the initial image over the sandbox, (2) loads V0–V31,
+//! Per case the code (1) copies the initial image over the sandbox, (2) clears the
+//! exclusive monitor and loads V0–V31,
 //! FPCR, FPSR, NZCV, SP, X0–X27, X29, X30 from the case's record and sets X28 to
 //! the sandbox pointer, (3) runs the items, (4) stores X0–X27, X29, X30, SP, NZCV,
 //! FPSR, FPCR, V0–V31 to the dump area (X28 is the dump pointer, so its final value is
@@ -82,7 +83,9 @@ pub fn build(cases: &[(&Case, &[Item])], image: &[u8], pad_seed: u64) -> (Vec<u8
                 asm::b_ne(-12),
             ],
         );
-        // (2) registers from the record
+        // (2) registers from the record, and a clear exclusive monitor (a case's
+        // store-exclusive must not depend on the previous case's load-exclusive)
+        code.push(asm::clrex());
         let rec = rec_base + (i * REC_SIZE) as u64;
         x(&mut code, &asm::mov32(SANDBOX_REG, rec));
         for r in 0..16 {

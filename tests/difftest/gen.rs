@@ -187,6 +187,10 @@ pub mod asm {
     pub fn msr_fpsr(t: u32) -> u32 {
         0xd51b_4420 | t
     }
+    /// `CLREX`.
+    pub fn clrex() -> u32 {
+        0xd503_305f
+    }
     /// `MSR NZCV, Xt`.
     pub fn msr_nzcv(t: u32) -> u32 {
         0xd51b_4200 | t

@@ -577,7 +577,7 @@ pub fn run(cfg: &Config, progress: &(dyn Fn(&str) + Sync)) -> Result<Summary, St
                             summary.lock().unwrap().unshrunk.push(case.index);
                             continue;
                         }
-                        for m in investigate(&runner, &known, case) {
+                        for m in investigate(&runner, &known, case, &fields) {
                             if m.explained_by.is_none() {
                                 unexplained.fetch_add(1, Ordering::Relaxed);
                             }
@@ -623,11 +623,16 @@ fn fields_text(f: &[Field]) -> String {
 /// shrunk reproducer is explained by a known entry, the instructions that entry
 /// matches are removed from the case and whatever still mismatches is investigated
 /// again, so a known qemu bug cannot hide a ferrite bug in the same case.
-fn investigate(runner: &Runner, known: &known::KnownBugs, case: &Case) -> Vec<Mismatch> {
+fn investigate(
+    runner: &Runner,
+    known: &known::KnownBugs,
+    case: &Case,
+    batch_fields: &[Field],
+) -> Vec<Mismatch> {
     let mut out = Vec::new();
     let mut items = case.items.clone();
     for round in 0..8 {
-        let m = investigate_once(runner, known, case, items.clone(), round);
+        let m = investigate_once(runner, known, case, items.clone(), round, batch_fields);
         let Some(id) = m.explained_by.clone() else {
             out.push(m);
             break;
@@ -648,6 +653,7 @@ fn investigate_once(
     case: &Case,
     start: Vec<Item>,
     round: usize,
+    batch_fields: &[Field],
 ) -> Mismatch {
     let cfg = runner.cfg;
     let start_len = start.len();
@@ -660,8 +666,12 @@ fn investigate_once(
     } else {
         (items, single)
     };
-    let explained_by = if single.fields.is_empty() {
-        None
+    // A mismatch that shows only inside its batch (state a previous case left behind,
+    // such as qemu's exclusive-pair high half) is explained, if at all, by what differed
+    // there, over the whole case.
+    let in_batch_only = single.fields.is_empty();
+    let explained_by = if in_batch_only {
+        known.explain(&items, batch_fields, &case.state)
     } else {
         known.explain(&items, &single.fields, &case.state)
     };
@@ -681,6 +691,10 @@ fn investigate_once(
     };
     let mut r = String::new();
     let verdict = match &explained_by {
+        Some(id) if in_batch_only => format!(
+            "explained by {id} (differs in its batch only, in: {})",
+            fields_text(batch_fields)
+        ),
         Some(id) => format!("explained by {id}"),
         None if single.fields.is_empty() => "NOT REPRODUCIBLE alone (flaky?)".to_string(),
         None => "UNEXPLAINED".to_string(),
