@@ -3,7 +3,8 @@
 //! Register conventions inside generated code:
 //! - `rbp` holds the guest [`Cpu`](crate::arm64::cpu::Cpu) pointer (pinned);
 //! - `rax`, `rcx`, `rdx` and `xmm0`–`xmm2` are scratch, never holding a value across ops;
-//! - `r15` is reserved for the memory lowering (system mode's TLB base);
+//! - `r15` is reserved for a memory lowering that asks for it
+//!   ([`MemLowering::uses_r15`], system mode's TLB base); otherwise it holds IR values;
 //! - `rbx`, `r12`–`r14`, `rsi`, `rdi`, `r8`–`r11` hold IR values, allocated by a linear
 //!   scan over the block (values live past a helper call are moved out of caller-saved
 //!   registers first); values that do not fit live in the CPU state's spill slots.
@@ -67,6 +68,11 @@ pub trait MemLowering {
     /// dynasm register number, never `rax`'s partner scratch `rcx`/`rdx`) into a host
     /// address in the same register, for an access of `size` bytes.
     fn translate(&self, asm: &mut Asm, reg: u8, size: u8, write: bool);
+
+    /// Does the emitted code use `r15` (which the register allocator then leaves alone)?
+    fn uses_r15(&self) -> bool {
+        true
+    }
 }
 
 /// User-mode lowering: guest address = host address. Top Byte Ignore (see
@@ -83,6 +89,10 @@ pub struct Identity;
 pub static TAGGED_POINTERS: AtomicBool = AtomicBool::new(false);
 
 impl MemLowering for Identity {
+    fn uses_r15(&self) -> bool {
+        false
+    }
+
     fn translate(&self, asm: &mut Asm, reg: u8, _size: u8, _write: bool) {
         if TAGGED_POINTERS.load(Ordering::Relaxed) {
             dynasm!(asm
@@ -151,6 +161,7 @@ const R11: u8 = 11;
 const R12: u8 = 12;
 const R13: u8 = 13;
 const R14: u8 = 14;
+const R15: u8 = 15;
 
 /// Allocation order: callee-saved first (they survive helper calls).
 const POOL: [u8; 10] = [RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11];
@@ -448,7 +459,13 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
             loc
         },
         last_use,
-        free_regs: POOL.iter().rev().copied().collect(),
+        // Popped from the end: the pool's order, r15 (callee-saved) first when free.
+        free_regs: POOL
+            .iter()
+            .rev()
+            .copied()
+            .chain((!mem.uses_r15()).then_some(R15))
+            .collect(),
         free_slots: Vec::new(),
         next_slot: 0,
         reg_holds: [None; 16],
