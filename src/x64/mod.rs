@@ -377,13 +377,19 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
 }
 
+/// The vector kept in `v` (taken out), now `n` copies of `x`.
+fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) -> Vec<T> {
+    let mut v = std::mem::take(v);
+    v.clear();
+    v.resize(n, x);
+    v
+}
+
 /// Compile `block` for placement at host address `base`.
 pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -> Compiled {
     let n = block.insts.len();
     let mut sc = SCRATCH.with(|s| s.take());
-    let mut last_use = std::mem::take(&mut sc.last_use);
-    last_use.clear();
-    last_use.resize(n, 0);
+    let mut last_use = refill(&mut sc.last_use, n, 0);
     for (i, inst) in block.insts.iter().enumerate() {
         inst.op.for_each_arg(|a| last_use[a.0 as usize] = i as u32);
     }
@@ -398,11 +404,8 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     // Per value: readers among the instructions, and whether all of them are
     // SetNzcv/Cond (the last reader is `last_use`). No per-value lists: this runs for
     // every block translated.
-    let (readers, flag_readers_only) = (&mut sc.readers, &mut sc.flag_readers_only);
-    readers.clear();
-    readers.resize(n, 0);
-    flag_readers_only.clear();
-    flag_readers_only.resize(n, true);
+    let mut readers = refill(&mut sc.readers, n, 0);
+    let mut flag_readers_only = refill(&mut sc.flag_readers_only, n, true);
     for inst in &block.insts {
         let flag_reader = matches!(inst.op, Op::SetNzcv(_) | Op::Cond(..));
         inst.op.for_each_arg(|a| {
@@ -410,9 +413,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
             flag_readers_only[a.0 as usize] &= flag_reader;
         });
     }
-    let mut fused = std::mem::take(&mut sc.fused);
-    fused.clear();
-    fused.resize(n, false);
+    let mut fused = refill(&mut sc.fused, n, false);
     for (i, inst) in block.insts.iter().enumerate() {
         if let Op::Flags(..) = inst.op {
             // Read, only by SetNzcv/Cond instructions (not by the terminator).
@@ -427,7 +428,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         }
     }
     let mut addr_fused = std::mem::take(&mut sc.addr_fused);
-    int::fuse_addresses(block, readers, &mut last_use, &mut addr_fused);
+    int::fuse_addresses(block, &readers, &mut last_use, &mut addr_fused);
     let mut branch_cond = None;
     if let Term::Branch { cond, .. } = &block.term {
         let k = cond.0 as usize;
@@ -452,12 +453,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         block,
         mem,
         rt,
-        loc: {
-            let mut loc = std::mem::take(&mut sc.loc);
-            loc.clear();
-            loc.resize(n, Loc::None);
-            loc
-        },
+        loc: refill(&mut sc.loc, n, Loc::None),
         last_use,
         // Popped from the end: the pool's order, r15 (callee-saved) first when free.
         free_regs: POOL
@@ -489,6 +485,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     e.fp_stubs();
     let code = e.asm.finalize().expect("x64 backend: unresolved label");
     (sc.last_use, sc.fused, sc.addr_fused, sc.loc) = (e.last_use, e.fused, e.addr_fused, e.loc);
+    (sc.readers, sc.flag_readers_only) = (readers, flag_readers_only);
     SCRATCH.with(|s| s.set(sc));
     Compiled {
         code,
