@@ -39,6 +39,7 @@ const ENOMEM: i64 = -(libc::ENOMEM as i64);
 const EINVAL: i64 = -(libc::EINVAL as i64);
 const EFAULT: i64 = -(libc::EFAULT as i64);
 const EBADF: i64 = -(libc::EBADF as i64);
+const EPERM: i64 = -(libc::EPERM as i64);
 
 /// arm64-only protection bits that x86-64 does not know.
 pub const PROT_BTI: u64 = 0x10;
@@ -50,6 +51,7 @@ const PROT_RWX: u64 = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as 
 const PROT_EXEC: u64 = libc::PROT_EXEC as u64;
 
 const MAP_TYPE: u64 = 0x0f;
+const MAP_SHARED: u64 = 0x01;
 const MAP_SHARED_VALIDATE: u64 = 0x03;
 /// x86-64's MAP_32BIT. arm64 has no such flag: its kernel ignores the bit (or rejects it
 /// under MAP_SHARED_VALIDATE, as x86-64 does too).
@@ -67,6 +69,8 @@ const MADV_DONTNEED: u64 = 4;
 const MADV_FREE: u64 = 8;
 const MADV_REMOVE: u64 = 9;
 const MADV_DONTNEED_LOCKED: u64 = 24;
+const MADV_DONTFORK: u64 = 10;
+const MADV_WIPEONFORK: u64 = 18;
 
 /// What a guest mapping is, for /proc/self/maps.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +79,15 @@ pub enum VmaKind {
     File(String),
     Heap,
     Stack,
+    /// A SysV shared memory attachment (`shmat`): `base` is the guest address of the
+    /// segment's first byte in this attachment (so `shmdt(base)` detaches it), `att` a
+    /// number unique to the attachment.
+    Shm {
+        base: u64,
+        att: u64,
+    },
+    /// The completion ring the kernel maps for an AIO context (`io_setup`).
+    Aio,
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +95,22 @@ pub struct Vma {
     pub end: u64,
     pub prot: u64,
     pub kind: VmaKind,
+    /// Shared (`MAP_SHARED`, SysV shm, the AIO ring): `s` in /proc/self/maps.
+    pub shared: bool,
+    /// Sealed by `mseal`: no unmapping, remapping, reprotecting or discarding.
+    pub sealed: bool,
+}
+
+impl Vma {
+    pub fn new(end: u64, prot: u64, kind: VmaKind) -> Vma {
+        Vma {
+            end,
+            prot,
+            kind,
+            shared: false,
+            sealed: false,
+        }
+    }
 }
 
 pub fn page_up(x: u64) -> u64 {
@@ -128,8 +157,21 @@ impl MemoryMap {
 
     /// Record [start, end) as a guest mapping, replacing what was there.
     pub fn insert(&mut self, start: u64, end: u64, prot: u64, kind: VmaKind) {
-        self.remove(start, end);
-        self.vmas.insert(start, Vma { end, prot, kind });
+        self.insert_vma(start, Vma::new(end, prot, kind));
+    }
+
+    /// Record `v` (which ends at `v.end`) as the guest mapping at `start`, replacing
+    /// what was there.
+    pub fn insert_vma(&mut self, start: u64, v: Vma) {
+        self.remove(start, v.end);
+        self.vmas.insert(start, v);
+    }
+
+    /// Is any guest mapping overlapping [start, end) sealed (`mseal`)?
+    pub fn sealed_in(&self, start: u64, end: u64) -> bool {
+        self.overlapping(start, end)
+            .iter()
+            .any(|(_, _, v)| v.sealed)
     }
 
     /// Forget [start, end), splitting mappings that straddle the edges.
@@ -240,7 +282,7 @@ impl MemoryMap {
     /// following MAP_FIXED/MREMAP_FIXED can only replace guest memory. Returns the
     /// claimed ranges, or `None` (having released any partial claim) when some part is
     /// occupied by ferrite's memory.
-    fn claim_gaps(&mut self, start: u64, end: u64) -> Option<Vec<(u64, u64)>> {
+    pub(crate) fn claim_gaps(&mut self, start: u64, end: u64) -> Option<Vec<(u64, u64)>> {
         if self.hits_protected(start, end) {
             return None;
         }
@@ -288,6 +330,12 @@ impl MemoryMap {
         let mut claims = Vec::new();
         if fixed || flags & MAP_FIXED_NOREPLACE != 0 {
             let end = addr.wrapping_add(len_pg);
+            if fixed && end > addr && self.sealed_in(addr, end) {
+                if let Some(e) = mmap_precheck(addr, len, flags, fd, off) {
+                    return e;
+                }
+                return EPERM;
+            }
             let all_guest = len_pg != 0 && end > addr && self.first_gap(addr, end).is_none();
             if !all_guest || end > GUEST_LIMIT {
                 // The rare path: check arguments in the kernel's order before refusing.
@@ -342,7 +390,9 @@ impl MemoryMap {
                     .unwrap_or_default(),
             )
         };
-        self.insert(start, start + len_pg, prot & (PROT_RWX | PROT_SEM), kind);
+        let mut v = Vma::new(start + len_pg, prot & (PROT_RWX | PROT_SEM), kind);
+        v.shared = matches!(flags & MAP_TYPE, MAP_SHARED | MAP_SHARED_VALIDATE);
+        self.insert_vma(start, v);
         r
     }
 
@@ -360,6 +410,9 @@ impl MemoryMap {
         let end = (addr + len_pg).min(GUEST_LIMIT);
         if addr >= end {
             return 0;
+        }
+        if self.sealed_in(addr, end) {
+            return EPERM;
         }
         if !self.hits_protected(addr, end) && self.first_gap(addr, end).is_none() {
             let r = sys(Sysno::munmap, [addr, end - addr, 0, 0, 0, 0]);
@@ -398,6 +451,9 @@ impl MemoryMap {
         if (prot & !grows) & !(PROT_RWX | PROT_SEM) != 0 {
             return EINVAL;
         }
+        if self.sealed_in(addr, end) {
+            return EPERM;
+        }
         // As the kernel: the contiguous guest mappings from `addr` change, up to the first
         // hole (ferrite's own memory is one), which gives ENOMEM.
         let upto = self.first_gap(addr, end);
@@ -423,7 +479,7 @@ impl MemoryMap {
             }
             // Re-inserting must not count as losing the code when it stays executable.
             let stale = self.stale_code.len();
-            self.insert(s, e, prot, v.kind.clone());
+            self.insert_vma(s, Vma { end: e, prot, ..v });
             self.stale_code.truncate(stale);
         }
     }
@@ -464,6 +520,12 @@ impl MemoryMap {
         {
             return EINVAL;
         }
+        // mseal: neither the source nor a fixed target may be sealed.
+        if self.sealed_in(old, old.saturating_add(old_pg.max(PAGE)))
+            || (flags & MREMAP_FIXED != 0 && self.sealed_in(new_addr, new_addr + new_pg))
+        {
+            return EPERM;
+        }
         // The source must be guest memory: anything else looks unmapped (EFAULT).
         if self.hits_protected(old, old + 1) || self.find(old).is_none() {
             return EFAULT;
@@ -484,10 +546,11 @@ impl MemoryMap {
         if self.hits_protected(old, src_end) || self.first_gap(old, src_end).is_some() {
             return EFAULT;
         }
-        let (prot, kind) = self
+        let proto = self
             .find(old)
-            .map(|(_, v)| (v.prot, v.kind.clone()))
-            .unwrap_or((0, VmaKind::Anon));
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| Vma::new(0, 0, VmaKind::Anon));
+        let prot = proto.prot;
         if new_pg > old_pg && self.over_as_limit(new_pg - old_pg, 0) {
             return ENOMEM;
         }
@@ -517,7 +580,22 @@ impl MemoryMap {
             // The old range stays mapped but its pages are gone.
             self.stale_code.push((old, old + old_pg));
         }
-        self.insert(start, start + new_pg, prot, kind);
+        let kind = match proto.kind {
+            // A moved attachment is detached at its new place.
+            VmaKind::Shm { base, att } => VmaKind::Shm {
+                base: start.wrapping_sub(old.wrapping_sub(base)),
+                att,
+            },
+            k => k,
+        };
+        self.insert_vma(
+            start,
+            Vma {
+                end: start + new_pg,
+                kind,
+                ..proto
+            },
+        );
         r
     }
 
@@ -529,6 +607,19 @@ impl MemoryMap {
             advice,
             MADV_DONTNEED | MADV_FREE | MADV_REMOVE | MADV_DONTNEED_LOCKED
         );
+        // mseal: advice that would discard a sealed read-only private anonymous
+        // mapping's contents is refused.
+        if (discards || matches!(advice, MADV_DONTFORK | MADV_WIPEONFORK))
+            && len_pg != 0
+            && end > addr
+            && self.overlapping(addr, end).iter().any(|(_, _, v)| {
+                v.sealed && !v.shared && v.prot & libc::PROT_WRITE as u64 == 0 && {
+                    matches!(v.kind, VmaKind::Anon | VmaKind::Heap | VmaKind::Stack)
+                }
+            })
+        {
+            return EPERM;
+        }
         let covered = len_pg != 0
             && end > addr
             && !self.hits_protected(addr, end)
@@ -561,6 +652,46 @@ impl MemoryMap {
             }
         }
         ENOMEM
+    }
+
+    /// `mseal(addr, len, flags)`: the mappings in the range can no longer be unmapped,
+    /// moved, reprotected or discarded (Linux 6.10+). Only the guest's view is sealed;
+    /// the host mappings stay ordinary, so ferrite can still write-protect translated code.
+    pub fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> i64 {
+        if flags != 0 || !addr.is_multiple_of(PAGE) {
+            return EINVAL;
+        }
+        let len_pg = page_up(len);
+        if len != 0 && len_pg == 0 {
+            return EINVAL;
+        }
+        let end = addr.wrapping_add(len_pg);
+        if end < addr {
+            return EINVAL;
+        }
+        if end == addr {
+            return 0;
+        }
+        // Every page must be mapped (ferrite's memory is a hole to the guest).
+        if end > GUEST_LIMIT
+            || self.hits_protected(addr, end)
+            || self.first_gap(addr, end).is_some()
+        {
+            return ENOMEM;
+        }
+        for (s, e, v) in self.overlapping(addr, end) {
+            let stale = self.stale_code.len();
+            self.insert_vma(
+                s,
+                Vma {
+                    end: e,
+                    sealed: true,
+                    ..v
+                },
+            );
+            self.stale_code.truncate(stale);
+        }
+        0
     }
 
     /// Contents of [start, end) were discarded: translations of code there are stale.
@@ -642,7 +773,7 @@ fn mmap_precheck(addr: u64, len: u64, flags: u64, fd: u64, off: u64) -> Option<i
 /// have mapped something there since), so only what is still an anonymous PROT_NONE
 /// mapping inside a claimed range is unmapped. Reads /proc/self/maps: this is the rare
 /// path of a rare path.
-fn release_claims(claims: &[(u64, u64)]) {
+pub(crate) fn release_claims(claims: &[(u64, u64)]) {
     if claims.is_empty() {
         return;
     }

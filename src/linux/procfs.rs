@@ -108,7 +108,7 @@ fn which(path: &[u8]) -> Option<File> {
     })
 }
 
-fn perms(prot: u64) -> String {
+fn perms(prot: u64, shared: bool) -> String {
     let r = if prot & libc::PROT_READ as u64 != 0 {
         'r'
     } else {
@@ -124,7 +124,8 @@ fn perms(prot: u64) -> String {
     } else {
         '-'
     };
-    format!("{r}{w}{x}p")
+    let s = if shared { 's' } else { 'p' };
+    format!("{r}{w}{x}{s}")
 }
 
 /// The host's /proc/self/maps, parsed: (start, end, offset, dev, inode, path).
@@ -157,7 +158,9 @@ fn map_line(start: u64, v: &Vma, host: &[(u64, u64, u64, String, u64, String)]) 
     {
         let h = host.iter().find(|h| h.0 <= start && start < h.1);
         let (off, dev, inode, hpath) = match (h, &v.kind) {
-            (Some(h), VmaKind::File(_)) => (h.2 + (start - h.0), h.3.clone(), h.4, h.5.clone()),
+            (Some(h), VmaKind::File(_) | VmaKind::Shm { .. } | VmaKind::Aio) => {
+                (h.2 + (start - h.0), h.3.clone(), h.4, h.5.clone())
+            }
             _ => (0, "00:00".to_string(), 0, String::new()),
         };
         let name = match &v.kind {
@@ -168,12 +171,15 @@ fn map_line(start: u64, v: &Vma, host: &[(u64, u64, u64, String, u64, String)]) 
                 hpath
             }
             VmaKind::File(p) => p.clone(),
+            // The kernel's names, should the host line be missing.
+            VmaKind::Shm { .. } => hpath,
+            VmaKind::Aio => "/[aio] (deleted)".to_string(),
             VmaKind::Anon => String::new(),
         };
         let line = format!(
             "{start:08x}-{:08x} {} {off:08x} {dev} {inode}",
             v.end,
-            perms(v.prot)
+            perms(v.prot, v.shared)
         );
         if name.is_empty() {
             format!("{line}\n")
@@ -709,6 +715,8 @@ mod tests {
             end: 0,
             prot: (libc::PROT_READ | libc::PROT_WRITE) as u64,
             kind: VmaKind::Stack,
+            shared: false,
+            sealed: false,
         };
         assert_eq!(vm_flags(&stack, None), "VmFlags: rd wr mr mw me gd ac \n");
         let host = HostSmap {
@@ -725,6 +733,8 @@ mod tests {
             end: 0,
             prot: (libc::PROT_READ | libc::PROT_EXEC) as u64,
             kind: VmaKind::Anon,
+            shared: false,
+            sealed: false,
         };
         assert_eq!(
             vm_flags(&code, Some(&host)),

@@ -3,6 +3,7 @@
 
 pub use super::events::*;
 pub use super::fs::*;
+pub use super::ipc::*;
 pub use super::mem::*;
 pub use super::misc::*;
 pub use super::process::*;

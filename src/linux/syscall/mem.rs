@@ -9,7 +9,7 @@ use crate::linux::mm::{MemoryMap, PAGE};
 use crate::linux::smc;
 
 /// Run `f` on the memory map, then drop translations of code it made stale.
-fn with_mm(ctx: &mut SyscallCtx, f: impl FnOnce(&mut MemoryMap) -> i64) -> i64 {
+pub(super) fn with_mm(ctx: &mut SyscallCtx, f: impl FnOnce(&mut MemoryMap) -> i64) -> i64 {
     let (r, stale) = {
         let mut mm = ctx.process.mm();
         let r = f(&mut mm);
@@ -23,7 +23,7 @@ fn with_mm(ctx: &mut SyscallCtx, f: impl FnOnce(&mut MemoryMap) -> i64) -> i64 {
 
 /// Release the pages watched for self-modifying code in [addr, addr + len) before the
 /// memory map changes there (see `smc`).
-fn release(ctx: &SyscallCtx, addr: u64, len: u64) {
+pub(super) fn release(ctx: &SyscallCtx, addr: u64, len: u64) {
     smc::release_range(
         ctx.process,
         addr,

@@ -9,6 +9,7 @@
 pub mod events;
 pub mod fs;
 pub mod handlers;
+pub mod ipc;
 pub mod mem;
 pub mod misc;
 pub mod process;
