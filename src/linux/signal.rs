@@ -783,7 +783,7 @@ pub fn after_syscall(
                     Some(sig) => {
                         let act = process.sigaction(sig, None);
                         let handled = act.handler != SIG_DFL && act.handler != SIG_IGN;
-                        !handled || (act.flags & SA_RESTART != 0 && restartable(nr, cpu))
+                        !handled || (act.flags & SA_RESTART != 0 && restartable(nr, cpu, orig_x0))
                     }
                     // Interrupted by a fault-type signal the guest blocks: invisible to
                     // it, so the call goes on (the kernel would not have stopped it).
@@ -808,16 +808,17 @@ pub fn after_syscall(
 
 /// Is guest call `nr` one the kernel restarts after a handler with SA_RESTART
 /// (ERESTARTSYS)? The others (poll/select/epoll waits, sleeps, sigsuspend and
-/// sigtimedwait, SysV IPC, timed futex waits) return EINTR. Socket calls with a
-/// SO_RCVTIMEO/SO_SNDTIMEO timeout, which the kernel does not restart, are restarted.
-fn restartable(nr: u64, cpu: &Cpu) -> bool {
+/// sigtimedwait, SysV IPC, timed futex waits) return EINTR, as do socket calls with a
+/// SO_RCVTIMEO/SO_SNDTIMEO timeout (see [`crate::linux::syscall::sock`]). `fd` is the
+/// call's first argument.
+fn restartable(nr: u64, cpu: &Cpu, fd: u64) -> bool {
     // futex: FUTEX_WAIT/WAIT_BITSET with a timeout use a restart block (EINTR for a
     // handled signal); everything else restarts.
     if nr == 98 {
         let cmd = cpu.x[1] & 0x7f;
         return !(matches!(cmd, 0 | 9) && cpu.x[3] != 0);
     }
-    RESTARTABLE.contains(&nr)
+    RESTARTABLE.contains(&nr) && !super::syscall::sock::timed_socket_call(nr, fd)
 }
 
 /// arm64 numbers of the calls the kernel restarts under SA_RESTART (besides futex).

@@ -14,6 +14,7 @@ pub mod mem;
 pub mod misc;
 pub mod process;
 pub mod signal;
+pub mod sock;
 pub mod table;
 
 use std::collections::HashSet;
