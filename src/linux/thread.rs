@@ -156,6 +156,8 @@ pub fn finish(process: &Process, ending: Ending) {
                 super::vfork::flush(process);
                 std::process::exit(status);
             }
+            // Robust futexes before the clear-child-tid wake-up, as the kernel orders them.
+            crate::linux::syscall::robust::on_thread_exit(process, gettid() as u32);
             let addr = CLEAR_CHILD_TID.with(|c| c.get());
             if addr != 0 {
                 let _ = guest::write_val(addr, &0u32);

@@ -7,4 +7,5 @@ pub use super::ipc::*;
 pub use super::mem::*;
 pub use super::misc::*;
 pub use super::process::*;
+pub use super::robust::*;
 pub use super::signal::*;

@@ -13,6 +13,7 @@ pub mod ipc;
 pub mod mem;
 pub mod misc;
 pub mod process;
+pub mod robust;
 pub mod signal;
 pub mod sock;
 pub mod table;
