@@ -131,6 +131,7 @@ fn cases() -> Vec<Case> {
         ok("threads"),
         ok("process"),
         ok("ipc"),
+        ok("aio"),
         ok("sockintr"),
         ok("robust"),
         ok("exec").with_expect(Exited(42)),
@@ -1027,6 +1028,10 @@ fn oracle_qemu_matches_native() {
         skip.push(("exec/-", "qemu-aarch64 re-executes arm64 programs only through binfmt_misc, which has no aarch64 entry here".to_string()));
     }
     skip.push(("robust/-", "qemu 7.2 returns ENOSYS for set_robust_list: a robust mutex whose owner dies is never marked, and the next locker hangs".to_string()));
+    skip.push((
+        "aio/-",
+        "qemu 7.2 has no native AIO (io_setup returns ENOSYS)".to_string(),
+    ));
     skip.push(("sigextra/-", "qemu 7.2 cannot deliver SIGRTMAX (it maps guest real-time signals linearly from host SIGRTMIN+2 and runs out of host signals), then hangs".to_string()));
     let tolerate = vec![Tolerance {
         prog: "mmap",

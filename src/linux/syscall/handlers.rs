@@ -1,6 +1,7 @@
 //! The handlers named by `translate`/`emulate` rows of the syscall table, gathered
 //! from the family modules. `build.rs` generates calls to `handlers::<name>`.
 
+pub use super::aio::*;
 pub use super::events::*;
 pub use super::fs::*;
 pub use super::ipc::*;

@@ -6,6 +6,7 @@
 //! [`handlers`], or answered with exactly `-ENOSYS` (reported once under `-d unimp`).
 //! Handlers return the raw kernel result: a value ≥ 0 or a negative errno.
 
+pub mod aio;
 pub mod events;
 pub mod fs;
 pub mod handlers;
