@@ -132,6 +132,8 @@ fn cases() -> Vec<Case> {
         ok("process"),
         ok("ipc"),
         ok("aio"),
+        ok("notify"),
+        case("notify", "fanotify", &["fanotify"], Exited(0)),
         ok("sockintr"),
         ok("robust"),
         ok("exec").with_expect(Exited(42)),
@@ -1027,6 +1029,10 @@ fn oracle_qemu_matches_native() {
         // run an arm64 binary through binfmt_misc.
         skip.push(("exec/-", "qemu-aarch64 re-executes arm64 programs only through binfmt_misc, which has no aarch64 entry here".to_string()));
     }
+    skip.push((
+        "notify/fanotify",
+        "qemu 7.2 has no fanotify_init (ENOSYS)".to_string(),
+    ));
     skip.push(("robust/-", "qemu 7.2 returns ENOSYS for set_robust_list: a robust mutex whose owner dies is never marked, and the next locker hangs".to_string()));
     skip.push((
         "aio/-",

@@ -446,6 +446,29 @@ pub fn inotify_add_watch(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     sys(Sysno::inotify_add_watch, [a[0], path.ptr(), a[2], 0, 0, 0])
 }
 
+/// `fanotify_init(flags, event_f_flags)`: `event_f_flags` are the O_* flags of the
+/// descriptors events carry, whose bits differ; the `FAN_*` flags and the event records
+/// (`fanotify_event_metadata`, info records) are the same on both. Without
+/// CAP_SYS_ADMIN the host refuses (EPERM) just as an arm64 kernel would.
+pub fn fanotify_init(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    sys(
+        Sysno::fanotify_init,
+        [a[0], open_flags_to_host(a[1] & 0xffff_ffff), 0, 0, 0, 0],
+    )
+}
+
+/// `open_by_handle_at(mount_fd, handle, flags)`: O_* flags translated; `struct
+/// file_handle` is the same on both. Needs CAP_DAC_READ_SEARCH, which the host checks.
+pub fn open_by_handle_at(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    if is_ferrite_fd(a[0]) {
+        return EBADF;
+    }
+    sys(
+        Sysno::open_by_handle_at,
+        [a[0], a[1], open_flags_to_host(a[2] & 0xffff_ffff), 0, 0, 0],
+    )
+}
+
 /// `acct(path)`: qemu looks the path up under the prefix; NULL turns accounting off.
 pub fn acct(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     let path = if a[0] == 0 {
