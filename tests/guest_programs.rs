@@ -136,6 +136,8 @@ fn cases() -> Vec<Case> {
         case("notify", "fanotify", &["fanotify"], Exited(0)),
         ok("sockintr"),
         ok("robust"),
+        ok("memx"),
+        case("memx", "mseal", &["mseal"], Exited(0)),
         ok("exec").with_expect(Exited(42)),
         // the exec'd side alone (also runs under qemu without binfmt_misc)
         case("exec", "child-mode", &["child", "a", "b c"], Exited(42))
@@ -1034,6 +1036,14 @@ fn oracle_qemu_matches_native() {
         "qemu 7.2 has no fanotify_init (ENOSYS)".to_string(),
     ));
     skip.push(("robust/-", "qemu 7.2 returns ENOSYS for set_robust_list: a robust mutex whose owner dies is never marked, and the next locker hangs".to_string()));
+    skip.push((
+        "memx/mseal",
+        "qemu 7.2 predates mseal (Linux 6.10): ENOSYS".to_string(),
+    ));
+    skip.push((
+        "memx/-",
+        "qemu 7.2 returns ENOSYS for remap_file_pages and the pkey calls".to_string(),
+    ));
     skip.push((
         "aio/-",
         "qemu 7.2 has no native AIO (io_setup returns ENOSYS)".to_string(),
