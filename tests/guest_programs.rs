@@ -138,6 +138,7 @@ fn cases() -> Vec<Case> {
         ok("robust"),
         ok("memx"),
         case("memx", "mseal", &["mseal"], Exited(0)),
+        ok("clone3"),
         ok("exec").with_expect(Exited(42)),
         // the exec'd side alone (also runs under qemu without binfmt_misc)
         case("exec", "child-mode", &["child", "a", "b c"], Exited(42))
@@ -1043,6 +1044,10 @@ fn oracle_qemu_matches_native() {
     skip.push((
         "memx/-",
         "qemu 7.2 returns ENOSYS for remap_file_pages and the pkey calls".to_string(),
+    ));
+    skip.push((
+        "clone3/-",
+        "qemu 7.2 returns ENOSYS for clone3".to_string(),
     ));
     skip.push((
         "aio/-",

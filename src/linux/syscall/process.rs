@@ -364,3 +364,212 @@ mod tests {
         assert_eq!(shebang(b"ELF"), None);
     }
 }
+
+// ---- clone3 ----------------------------------------------------------------------------
+
+/// `struct clone_args` sizes: VER0 (up to `tls`), VER1 (+ `set_tid`, `set_tid_size`),
+/// VER2 (+ `cgroup`). The layout is the same on every architecture.
+const CLONE_ARGS_SIZE_VER0: u64 = 64;
+const CLONE_ARGS_SIZE_VER2: u64 = 88;
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+const CLONE_PIDFD: u64 = libc::CLONE_PIDFD as u64;
+const CSIGNAL: u64 = 0xff;
+/// The kernel's MAX_PID_NS_LEVEL.
+const MAX_PID_NS_LEVEL: u64 = 32;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Read and check `struct clone_args` as the kernel does (copy_clone_args_from_user,
+/// clone3_args_valid).
+fn clone3_args(addr: u64, size: u64) -> Result<CloneArgs, i64> {
+    let einval = -(libc::EINVAL as i64);
+    if size > 4096 {
+        return Err(-(libc::E2BIG as i64));
+    }
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Err(einval);
+    }
+    let bytes = guest::read_bytes(addr, size as usize)?;
+    let known = std::mem::size_of::<CloneArgs>();
+    if bytes.len() > known && bytes[known..].iter().any(|&b| b != 0) {
+        return Err(-(libc::E2BIG as i64));
+    }
+    let mut raw = [0u8; std::mem::size_of::<CloneArgs>()];
+    let n = bytes.len().min(known);
+    raw[..n].copy_from_slice(&bytes[..n]);
+    let w = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let a = CloneArgs {
+        flags: w(0),
+        pidfd: w(1),
+        child_tid: w(2),
+        parent_tid: w(3),
+        exit_signal: w(4),
+        stack: w(5),
+        stack_size: w(6),
+        tls: w(7),
+        set_tid: w(8),
+        set_tid_size: w(9),
+        cgroup: w(10),
+    };
+    if a.set_tid_size > MAX_PID_NS_LEVEL
+        || (a.set_tid == 0 && a.set_tid_size > 0)
+        || (a.set_tid != 0 && a.set_tid_size == 0)
+    {
+        return Err(einval);
+    }
+    if a.exit_signal & !CSIGNAL != 0 || a.exit_signal > 64 {
+        return Err(einval);
+    }
+    if a.flags & CLONE_INTO_CGROUP != 0
+        && (a.cgroup > i32::MAX as u64 || size < CLONE_ARGS_SIZE_VER2)
+    {
+        return Err(einval);
+    }
+    let f = a.flags;
+    if f & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 || f & CSIGNAL != 0 {
+        return Err(einval);
+    }
+    if f & (libc::CLONE_THREAD | libc::CLONE_PARENT) as u64 != 0 && a.exit_signal != 0 {
+        return Err(einval);
+    }
+    if (a.stack == 0) != (a.stack_size == 0)
+        || a.stack
+            .checked_add(a.stack_size)
+            .is_none_or(|e| e > crate::linux::mm::ARM64_TASK_SIZE)
+    {
+        return Err(einval);
+    }
+    if f & CLONE_CLEAR_SIGHAND != 0 && f & libc::CLONE_SIGHAND as u64 != 0 {
+        return Err(einval);
+    }
+    Ok(a)
+}
+
+/// `clone3(args, size)`: the same process and thread creation as `clone`, described by
+/// `struct clone_args` (the stack is given as base and size; the pidfd has its own
+/// field; 64-bit flags). Routed through [`clone`]; `CLONE_CLEAR_SIGHAND` resets the
+/// child's guest handlers; `set_tid` and `CLONE_INTO_CGROUP` of a new process are
+/// honoured by the host's own clone3.
+pub fn clone3(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    let args = match clone3_args(a[0], a[1]) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let f = args.flags;
+    let sp = if args.stack != 0 {
+        args.stack + args.stack_size
+    } else {
+        0
+    };
+    let special = args.set_tid_size != 0 || f & CLONE_INTO_CGROUP != 0;
+    let vm = f & libc::CLONE_VM as u64 != 0;
+    let r = if special {
+        if vm {
+            // A thread runs on a host thread ferrite creates itself: its TID and cgroup
+            // cannot be chosen.
+            return super::enosys(ctx, 435);
+        }
+        fork_clone3(ctx, &args, sp)
+    } else {
+        let pidfd_both = f & CLONE_PIDFD != 0 && f & libc::CLONE_PARENT_SETTID as u64 != 0;
+        if pidfd_both && vm {
+            // Only a thread could share memory here, and CLONE_PIDFD|CLONE_THREAD is
+            // refused below by `clone` (EINVAL) as by the kernel.
+            return -(libc::EINVAL as i64);
+        }
+        // `clone` takes the pidfd pointer in the parent_tid slot.
+        let (ptid_slot, legacy) = if f & CLONE_PIDFD != 0 {
+            (
+                args.pidfd,
+                (f & 0xffff_ffff & !(libc::CLONE_PARENT_SETTID as u64)),
+            )
+        } else {
+            (args.parent_tid, f & 0xffff_ffff)
+        };
+        let r = clone(
+            ctx,
+            [
+                legacy | args.exit_signal,
+                sp,
+                ptid_slot,
+                args.tls,
+                args.child_tid,
+                0,
+            ],
+        );
+        if r > 0 && pidfd_both {
+            let _ = guest::write_val(args.parent_tid, &(r as u32));
+        }
+        r
+    };
+    if r == 0 && f & CLONE_CLEAR_SIGHAND != 0 {
+        clear_sighand(ctx.process);
+    }
+    r
+}
+
+/// CLONE_CLEAR_SIGHAND in the child: every handled signal back to SIG_DFL (ignored ones
+/// stay ignored), flags and masks cleared, as the kernel's flush of the handlers.
+fn clear_sighand(process: &Process) {
+    use super::signal::{GuestSigaction, SIG_IGN};
+    for sig in 1..=64 {
+        let old = process.sigaction(sig, None);
+        let new = GuestSigaction {
+            handler: if old.handler == SIG_IGN { SIG_IGN } else { 0 },
+            ..Default::default()
+        };
+        process.sigaction(sig, Some(new));
+        crate::linux::signal::apply_host_disposition(sig, &new);
+    }
+}
+
+/// A new process with `set_tid` or `CLONE_INTO_CGROUP`: the host's clone3, on the host
+/// stack (the guest stack pointer is set in the child), without CLONE_VM/CLONE_VFORK
+/// (plain fork semantics) and CLONE_SETTLS (TPIDR_EL0 is the guest's TLS).
+fn fork_clone3(ctx: &mut SyscallCtx, args: &CloneArgs, sp: u64) -> i64 {
+    let drop_flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64;
+    let host = CloneArgs {
+        flags: args.flags & !drop_flags,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        ..*args
+    };
+    let guard = ctx.process.fork_guard();
+    let r = host_syscall(
+        Sysno::clone3.id() as u32,
+        [
+            &host as *const CloneArgs as u64,
+            std::mem::size_of::<CloneArgs>() as u64,
+            0,
+            0,
+            0,
+            0,
+        ],
+    );
+    drop(guard);
+    if r == 0 {
+        if sp != 0 {
+            ctx.cpu.x[31] = sp;
+        }
+        if args.flags & libc::CLONE_SETTLS as u64 != 0 {
+            ctx.cpu.tpidr_el0 = args.tls;
+        }
+    }
+    r
+}
