@@ -139,6 +139,7 @@ fn cases() -> Vec<Case> {
         ok("memx"),
         case("memx", "mseal", &["mseal"], Exited(0)),
         ok("clone3"),
+        ok("uffd"),
         ok("exec").with_expect(Exited(42)),
         // the exec'd side alone (also runs under qemu without binfmt_misc)
         case("exec", "child-mode", &["child", "a", "b c"], Exited(42))
@@ -1046,9 +1047,10 @@ fn oracle_qemu_matches_native() {
         "qemu 7.2 returns ENOSYS for remap_file_pages and the pkey calls".to_string(),
     ));
     skip.push((
-        "clone3/-",
-        "qemu 7.2 returns ENOSYS for clone3".to_string(),
+        "uffd/-",
+        "qemu 7.2 returns ENOSYS for userfaultfd".to_string(),
     ));
+    skip.push(("clone3/-", "qemu 7.2 returns ENOSYS for clone3".to_string()));
     skip.push((
         "aio/-",
         "qemu 7.2 has no native AIO (io_setup returns ENOSYS)".to_string(),

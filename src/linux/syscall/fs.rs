@@ -573,9 +573,12 @@ pub fn pipe2(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     )
 }
 
-pub fn ioctl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+pub fn ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     if is_ferrite_fd(a[0]) {
         return EBADF;
+    }
+    if let Some(r) = super::uffd::check_ioctl(ctx.process, a[0], a[1], a[2]) {
+        return r;
     }
     // The terminal (TCGETS/TCSETS*/TCGETS2, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP,
     // TIOCSCTTY, TIOCGPTN…), FIO* (FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC) and

@@ -10,3 +10,4 @@ pub use super::misc::*;
 pub use super::process::*;
 pub use super::robust::*;
 pub use super::signal::*;
+pub use super::uffd::*;

@@ -18,6 +18,7 @@ pub mod robust;
 pub mod signal;
 pub mod sock;
 pub mod table;
+pub mod uffd;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
