@@ -1,5 +1,6 @@
 //! Real Debian bookworm arm64 programs under ferrite (`ferrite-aarch64 -L ROOT
-//! ROOT/usr/bin/prog …`): busybox (static), coreutils, xz, sqlite3, lua5.4 and python3.11,
+//! ROOT/usr/bin/prog …`): busybox (static), coreutils, xz, sqlite3, lua5.4, python3.11,
+//! make and util-linux's ipcs,
 //! each doing real work whose answer is known or computed by the host's native x86-64
 //! build of the same tool.
 //!
@@ -67,6 +68,8 @@ const PACKAGES: &[&str] = &[
     // make, and the /bin/sh it runs recipes with
     "make",
     "dash",
+    // ipcs (SysV IPC status: semctl/shmctl/msgctl layouts)
+    "util-linux",
 ];
 
 /// Timeout of one guest (or host) run.
@@ -1416,6 +1419,69 @@ missing: ; @./no-such-program
             "make failures vs host",
             "host make not installed (scripts/setup installs it)",
         );
+    }
+    c.finish(w);
+}
+
+#[test]
+fn ipcs() {
+    let Some(root) = root("ipcs") else { return };
+    let w = WorkDir::new("ipcs");
+    let mut c = Checks::new("ipcs");
+    if !host_has("/usr/bin/ipcs") {
+        c.skip("ipcs vs host", "host ipcs not installed (util-linux)");
+        c.finish(w);
+        return;
+    }
+    // One segment, semaphore set and queue with keys of this run, with some state.
+    let key = 0x5e1f_0000 | (std::process::id() & 0xfff0) as i32;
+    // SAFETY: SysV IPC calls on objects this test creates (and removes below); the
+    // buffers are local and of the sizes the calls expect.
+    let (shm, sem, msq) = unsafe {
+        let shm = libc::shmget(key, 12345, libc::IPC_CREAT | 0o640);
+        let sem = libc::semget(key + 1, 3, libc::IPC_CREAT | 0o600);
+        let msq = libc::msgget(key + 2, libc::IPC_CREAT | 0o604);
+        if sem >= 0 {
+            libc::semctl(sem, 1, libc::SETVAL, 7);
+        }
+        if msq >= 0 {
+            let msg: [u64; 2] = [3, 0x6f6c6c6568];
+            libc::msgsnd(msq, msg.as_ptr().cast(), 5, 0);
+        }
+        (shm, sem, msq)
+    };
+    if shm < 0 || sem < 0 || msq < 0 {
+        c.check(
+            "create IPC objects",
+            Err(format!("shmget {shm}, semget {sem}, msgget {msq}")),
+        );
+    } else {
+        let ids = [("-m", shm), ("-s", sem), ("-q", msq)];
+        for (kind, id) in ids {
+            let id = id.to_string();
+            c.check(
+                &format!("ipcs {kind} -i (IPC_STAT of one object) as the host's"),
+                expect_same_as_host(
+                    guest(root, "/usr/bin/ipcs").args([kind, "-i", &id]),
+                    host("/usr/bin/ipcs").args([kind, "-i", &id]),
+                    None,
+                ),
+            );
+        }
+        c.check(
+            "ipcs -l (IPC_INFO limits) as the host's",
+            expect_same_as_host(
+                guest(root, "/usr/bin/ipcs").arg("-l"),
+                host("/usr/bin/ipcs").arg("-l"),
+                None,
+            ),
+        );
+    }
+    // SAFETY: removing the objects created above (a negative id just fails).
+    unsafe {
+        libc::shmctl(shm, libc::IPC_RMID, std::ptr::null_mut());
+        libc::semctl(sem, 0, libc::IPC_RMID);
+        libc::msgctl(msq, libc::IPC_RMID, std::ptr::null_mut());
     }
     c.finish(w);
 }

@@ -972,6 +972,34 @@ mod tests {
     }
 
     #[test]
+    fn sealed_mappings_refuse_changes() {
+        let mut m = map_with(&[(0x10000, 0x14000, 3), (0x20000, 0x21000, 1)]);
+        assert_eq!(m.mseal(0x10000, PAGE, 1), EINVAL);
+        assert_eq!(m.mseal(0x10001, PAGE, 0), EINVAL);
+        assert_eq!(m.mseal(0x10000, 0, 0), 0);
+        // A hole in the range: ENOMEM, nothing sealed.
+        assert_eq!(m.mseal(0x13000, 0xe000, 0), ENOMEM);
+        assert!(!m.sealed_in(0x10000, 0x21000));
+        assert_eq!(m.mseal(0x11000, 2 * PAGE, 0), 0);
+        assert!(m.sealed_in(0x12000, 0x12001));
+        assert!(!m.sealed_in(0x10000, 0x11000));
+        // The seal splits the mapping but keeps its protection.
+        assert_eq!(
+            m.find(0x11000).map(|(s, v)| (s, v.end, v.prot)),
+            Some((0x11000, 0x13000, 3))
+        );
+        // Refused before any host call.
+        assert_eq!(m.munmap(0x10000, 4 * PAGE), EPERM);
+        assert_eq!(m.mprotect(0x12000, PAGE, 1), EPERM);
+        assert_eq!(m.mremap(0x11000, PAGE, 2 * PAGE, MREMAP_MAYMOVE, 0), EPERM);
+        let fixed = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED) as u64;
+        assert_eq!(m.mmap(0x12000, PAGE, 3, fixed, u64::MAX, 0), EPERM);
+        // Discarding a sealed read-only anonymous mapping is refused.
+        assert_eq!(m.mseal(0x20000, PAGE, 0), 0);
+        assert_eq!(m.madvise(0x20000, PAGE, MADV_DONTNEED), EPERM);
+    }
+
+    #[test]
     fn argument_errors() {
         let mut m = MemoryMap::new(vec![]);
         let anon = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
