@@ -8,6 +8,9 @@
  *   mmap(MAP_FIXED_NOREPLACE)  must fail with EEXIST or ENOMEM
  *   mprotect(PROT_NONE)        must fail with ENOMEM (a hole, for the guest)
  *   madvise(MADV_DONTNEED)     must fail with ENOMEM
+ *   shmat(SHM_REMAP)           must fail with ENOMEM (as MAP_FIXED)
+ *   mseal                      must fail with ENOMEM (not mapped, for the guest)
+ *   UFFDIO_REGISTER            must fail with EINVAL (when userfaultfd is allowed)
  *   mremap(MREMAP_FIXED) of a guest page into it: must fail, source intact
  *   a jump to its first byte   SIGSEGV/SEGV_MAPERR at that address (forked child)
  *   munmap                     returns 0, as the kernel does for a hole
@@ -23,6 +26,12 @@
  * host addresses, so a plain load reaches ferrite's memory by design.
  */
 #include "probe.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
 
 #define MAXR 4096
 static unsigned long hs[MAXR], he[MAXR]; /* host ranges */
@@ -102,6 +111,16 @@ int main(void) {
     out("%d host ranges, %d guest ranges\n", nh, ng);
     if (nh == 0) fail("input", "no host ranges on stdin");
 
+    /* A SysV segment and a userfaultfd to aim at ferrite's memory. */
+    int shmid = shmget(IPC_PRIVATE, pg, IPC_CREAT | 0600);
+    int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+    if (uffd >= 0) {
+        struct uffdio_api api = {.api = UFFD_API};
+        if (ioctl(uffd, UFFDIO_API, &api) != 0) {
+            close(uffd);
+            uffd = -1;
+        }
+    }
     int nferrite = 0;
     for (int i = 0; i < nh; i++) {
         /* Subtract the guest ranges: what is left is ferrite's. */
@@ -148,6 +167,24 @@ int main(void) {
             if (madvise((void *)s, len, MADV_DONTNEED) == -1 && errno == ENOMEM) n_pass++;
             else fail(n2, "got %s, want ENOMEM", errno ? strerror(errno) : "success");
             errno = 0;
+            if (shmid >= 0) {
+                snprintf(n2, sizeof n2, "shmat-remap %s", name);
+                r = shmat(shmid, (void *)s, SHM_REMAP);
+                if (r == (void *)-1 && errno == ENOMEM) n_pass++;
+                else fail(n2, r == (void *)-1 ? strerror(errno) : "SHM_REMAP over ferrite's memory succeeded");
+                errno = 0;
+            }
+            snprintf(n2, sizeof n2, "mseal %s", name);
+            if (syscall(462, s, len, 0) == -1 && errno == ENOMEM) n_pass++;
+            else fail(n2, "got %s, want ENOMEM", errno ? strerror(errno) : "success");
+            errno = 0;
+            if (uffd >= 0) {
+                struct uffdio_register reg = {.range = {s, len}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+                snprintf(n2, sizeof n2, "uffd-register %s", name);
+                if (ioctl(uffd, UFFDIO_REGISTER, &reg) == -1 && errno == EINVAL) n_pass++;
+                else fail(n2, "got %s, want EINVAL", errno ? strerror(errno) : "success");
+                errno = 0;
+            }
             char *src = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             memset(src, 0x3c, pg);
             r = mremap(src, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)s);
@@ -167,6 +204,8 @@ int main(void) {
         }
     }
     out("probed %d ferrite ranges\n", nferrite);
+    if (shmid >= 0) shmctl(shmid, IPC_RMID, NULL);
+    if (uffd >= 0) close(uffd);
     if (nferrite == 0) fail("ferrite-ranges", "no ferrite memory found below 2^47 (harness input?)");
 
     /* Informational: plain loads from ferrite's memory (one forked child per range). */
