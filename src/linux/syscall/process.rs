@@ -486,12 +486,9 @@ pub fn clone3(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
         }
         fork_clone3(ctx, &args, sp)
     } else {
+        // CLONE_PIDFD with CLONE_PARENT_SETTID (clone3 only): the pidfd goes through
+        // `clone`, the TID is written here once the call returns in the parent.
         let pidfd_both = f & CLONE_PIDFD != 0 && f & libc::CLONE_PARENT_SETTID as u64 != 0;
-        if pidfd_both && vm {
-            // Only a thread could share memory here, and CLONE_PIDFD|CLONE_THREAD is
-            // refused below by `clone` (EINVAL) as by the kernel.
-            return -(libc::EINVAL as i64);
-        }
         // `clone` takes the pidfd pointer in the parent_tid slot.
         let (ptid_slot, legacy) = if f & CLONE_PIDFD != 0 {
             (
