@@ -4,6 +4,16 @@
 
 use ferrite::linux::{self, binfmt, cli};
 
+/// Runs before Rust's runtime start-up, which sets SIGPIPE to SIG_IGN: the guest must
+/// inherit the disposition ferrite's parent gave it, not the runtime's.
+extern "C" fn record_inherited_signals() {
+    linux::signal::record_inherited_sigpipe();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_INHERITED_SIGNALS: extern "C" fn() = record_inherited_signals;
+
 fn main() {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let aux = binfmt::HostAux::current();
