@@ -309,6 +309,7 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
         unsafe { libc::close(fd) };
     }
     let loaded = loaded.map_err(|e| StartError(e.0))?;
+    set_comm(program);
     if log::enabled(Item::Page) {
         let mut s = String::from("guest memory map at start-up:\n");
         for (start, v) in &mmap.vmas {
@@ -356,6 +357,19 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };
     }
+}
+
+/// Name the process after the guest program, as the kernel's execve names it after the
+/// file it executed (the basename of the path, at most 15 bytes): `ps`, `pgrep`,
+/// `/proc/PID/comm` and the `stat` files of every thread show it, instead of
+/// `ferrite-aarch64` when ferrite was started by path.
+fn set_comm(program: &str) {
+    let base = program.rsplit('/').next().unwrap_or(program);
+    let mut name = [0u8; 16];
+    let n = base.len().min(15);
+    name[..n].copy_from_slice(&base.as_bytes()[..n]);
+    // SAFETY: PR_SET_NAME reads a 16-byte NUL-terminated buffer, which `name` is.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
 }
 
 /// How a guest thread ended.

@@ -15,7 +15,8 @@
 //!   when the host's smaps cannot be read); `VmFlags` with the guest's `rd wr ex` and
 //!   `gd` on the stack;
 //! - `auxv`: the auxiliary vector given to the guest;
-//! - `stat`: the host's line with the guest's command name and stack start.
+//! - `stat` (of the process and of each of its threads): the host's line, whose command
+//!   name is the guest program's, with the guest's stack start.
 //!
 //! System-wide files:
 //! - `/proc/cpuinfo`: the arm64 kernel's format, one block per online host CPU:
@@ -32,6 +33,7 @@
 
 use std::io::Write;
 use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::unix::ffi::OsStrExt;
 
 use super::mm::{Vma, VmaKind};
 use super::Process;
@@ -590,17 +592,18 @@ fn auxv(process: &Process) -> Vec<u8> {
     v
 }
 
-fn stat(process: &Process) -> Vec<u8> {
-    let host = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // "pid (comm) state ppid …": replace comm, keep the rest.
-    let (Some(open), Some(close)) = (host.find('('), host.rfind(')')) else {
+/// A `stat` file: the host's file at the same path (the guest's process and threads are
+/// ferrite's, with the same pid and tids, and the host comm is the guest program's name:
+/// see `set_comm`), with the guest's stack start.
+fn stat(process: &Process, path: &[u8]) -> Vec<u8> {
+    let host = std::fs::read(std::ffi::OsStr::from_bytes(path))
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    // "pid (comm) state ppid …": the comm may hold spaces and parentheses.
+    let Some(close) = host.rfind(')') else {
         return host.into_bytes();
     };
-    let comm: String = process
-        .exe_path
-        .file_name()
-        .map(|n| n.to_string_lossy().chars().take(15).collect())
-        .unwrap_or_default();
     let mut fields: Vec<String> = host[close + 2..]
         .split_whitespace()
         .map(String::from)
@@ -609,7 +612,7 @@ fn stat(process: &Process) -> Vec<u8> {
     if let Some(f) = fields.get_mut(25) {
         *f = process.stack_start.to_string();
     }
-    format!("{}({comm}) {}\n", &host[..open], fields.join(" ")).into_bytes()
+    format!("{} {}\n", &host[..=close], fields.join(" ")).into_bytes()
 }
 
 /// If `path` is one of the emulated files, open it: `Some(fd or -errno)`.
@@ -621,7 +624,7 @@ pub fn open(process: &Process, path: &[u8], cloexec: bool) -> Option<i64> {
         File::Maps => maps(process).into_bytes(),
         File::Smaps => smaps(process).into_bytes(),
         File::Auxv => auxv(process),
-        File::Stat => stat(process),
+        File::Stat => stat(process, path),
         File::Cpuinfo => cpuinfo(process).into_bytes(),
         File::IdReg(cpu, is_midr) => id_reg(process, cpu, is_midr)?.into_bytes(),
     };
