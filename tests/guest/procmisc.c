@@ -1,0 +1,394 @@
+/* procmisc: process details a real kernel gets right and an emulator easily does not.
+ *
+ * - prctl(PR_CAPBSET_DROP / PR_SET_SECUREBITS): allowed with CAP_SETPCAP, EPERM without
+ *   it (never EINVAL);
+ * - /proc/self/task/TID/stat and /proc/thread-self/stat describe that thread (its tid,
+ *   its state), not the main thread; the process's name is its program's basename;
+ * - SIGPIPE: kill(child, SIGPIPE) kills a child in pause(), a write to a broken pipe
+ *   kills the writer, and a SIGPIPE ignored by the parent stays ignored across execve;
+ * - execveat: the kernel's errnos for a bad descriptor, a non-directory descriptor, an
+ *   empty path without AT_EMPTY_PATH and unknown flags; fexecve-style and
+ *   directory-relative executions work;
+ * - arm64 only: EL0 reads of the ID registers the kernel does not emulate (the AArch32
+ *   ID_PFR0/ID_MMFR0-3 group, CRm = 1) raise SIGILL; the emulated AArch32 ID registers of
+ *   a CPU without AArch32 EL0 read as zero (the x86-64 build prints the same lines).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+static const char *errname(int e)
+{
+    switch (e) {
+    case 0: return "0";
+    case EPERM: return "EPERM";
+    case EINVAL: return "EINVAL";
+    case EBADF: return "EBADF";
+    case ENOTDIR: return "ENOTDIR";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    default: return "other";
+    }
+}
+
+/* ---- prctl capability options -------------------------------------------------------- */
+
+static void caps(void)
+{
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        int root = geteuid() == 0;
+        if (root) {
+            /* CAP_SYS_BOOT (22) out of this child's bounding set: allowed for root. */
+            int r = prctl(PR_CAPBSET_DROP, 22, 0, 0, 0);
+            printf("capbset drop as root: %d\n", r);
+            printf("capbset read after drop: %d\n", prctl(PR_CAPBSET_READ, 22, 0, 0, 0));
+            if (setresuid(65534, 65534, 65534) != 0) {
+                printf("setresuid failed\n");
+                _exit(1);
+            }
+        } else {
+            printf("capbset drop as root: 0\ncapbset read after drop: 0\n");
+        }
+        errno = 0;
+        int r = prctl(PR_CAPBSET_DROP, 21, 0, 0, 0);
+        printf("capbset drop unprivileged: %d %s\n", r, errname(errno));
+        errno = 0;
+        r = prctl(PR_SET_SECUREBITS, 0x2f, 0, 0, 0);
+        printf("set securebits unprivileged: %d %s\n", r, errname(errno));
+        printf("get securebits: %d\n", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* ---- /proc stat files of threads ---------------------------------------------------- */
+
+static int pipefd[2];
+static volatile pid_t thread_tid;
+static char thread_self_line[512];
+
+static int read_file(const char *path, char *buf, size_t n)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t r = read(fd, buf, n - 1);
+    close(fd);
+    if (r < 0)
+        return -1;
+    buf[r] = 0;
+    return (int)r;
+}
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    thread_tid = (pid_t)syscall(SYS_gettid);
+    read_file("/proc/thread-self/stat", thread_self_line, sizeof thread_self_line);
+    char c;
+    /* Blocks (state S) until main writes. */
+    if (read(pipefd[0], &c, 1) != 1)
+        return (void *)1;
+    return NULL;
+}
+
+/* "pid (comm) S ...": pid, comm and state of a stat line. */
+static int parse_stat(const char *line, long *pid, char *comm, size_t n, char *state)
+{
+    const char *open_p = strchr(line, '(');
+    const char *close_p = strrchr(line, ')');
+    if (!open_p || !close_p || close_p < open_p)
+        return -1;
+    *pid = strtol(line, NULL, 10);
+    size_t len = (size_t)(close_p - open_p - 1);
+    if (len >= n)
+        len = n - 1;
+    memcpy(comm, open_p + 1, len);
+    comm[len] = 0;
+    *state = close_p[2];
+    return 0;
+}
+
+static void thread_stat(const char *argv0)
+{
+    CHECK(pipe(pipefd) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, sleeper, NULL) == 0);
+    while (thread_tid == 0)
+        usleep(1000);
+    char path[128], line[512], comm[64], expect_comm[16];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)thread_tid);
+    long pid = 0;
+    char state = '?';
+    int sleeping = 0;
+    for (int i = 0; i < 2000 && !sleeping; i++) {
+        if (read_file(path, line, sizeof line) > 0 &&
+            parse_stat(line, &pid, comm, sizeof comm, &state) == 0 && state == 'S')
+            sleeping = 1;
+        else
+            usleep(1000);
+    }
+    printf("task stat: pid field is the thread's tid: %d\n", pid == thread_tid);
+    printf("task stat: thread seen sleeping: %d\n", sleeping);
+    /* The process is named after its program (basename, 15 bytes at most). */
+    char a0[256];
+    snprintf(a0, sizeof a0, "%s", argv0);
+    snprintf(expect_comm, sizeof expect_comm, "%s", basename(a0));
+    printf("task stat: comm is the program's name: %d\n", strcmp(comm, expect_comm) == 0);
+
+    long tpid = 0;
+    char tcomm[64], tstate = '?';
+    CHECK(parse_stat(thread_self_line, &tpid, tcomm, sizeof tcomm, &tstate) == 0);
+    printf("thread-self stat: pid field is the thread's tid: %d, state running: %d\n",
+           tpid == thread_tid, tstate == 'R');
+
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+    long mpid = 0;
+    char mcomm[64], mstate = '?';
+    CHECK(read_file(path, line, sizeof line) > 0);
+    CHECK(parse_stat(line, &mpid, mcomm, sizeof mcomm, &mstate) == 0);
+    printf("main task stat: pid field is the pid: %d, state running: %d\n", mpid == getpid(),
+           mstate == 'R');
+
+    CHECK(read_file("/proc/self/comm", line, sizeof line) > 0);
+    line[strcspn(line, "\n")] = 0;
+    printf("/proc/self/comm is the program's name: %d\n", strcmp(line, expect_comm) == 0);
+
+    CHECK(write(pipefd[1], "x", 1) == 1);
+    void *ret;
+    pthread_join(t, &ret);
+    CHECK(ret == NULL);
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+/* ---- SIGPIPE ------------------------------------------------------------------------- */
+
+static const char *how(int st)
+{
+    static char buf[64];
+    if (WIFEXITED(st))
+        snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, sizeof buf, "killed by %s", WTERMSIG(st) == SIGPIPE ? "SIGPIPE"
+                                                  : WTERMSIG(st) == SIGKILL ? "SIGKILL"
+                                                                            : "another signal");
+    else
+        snprintf(buf, sizeof buf, "?");
+    return buf;
+}
+
+static void sigpipe(const char *self)
+{
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        pause();
+        _exit(3);
+    }
+    usleep(50000);
+    kill(p, SIGPIPE);
+    int st;
+    waitpid(p, &st, 0);
+    printf("kill(SIGPIPE) of a child in pause(): %s\n", how(st));
+
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(stdout);
+    p = fork();
+    if (p == 0) {
+        close(fds[0]);
+        usleep(50000);
+        (void)!write(fds[1], "x", 1);
+        _exit(3);
+    }
+    close(fds[0]);
+    close(fds[1]);
+    waitpid(p, &st, 0);
+    printf("write to a broken pipe: %s\n", how(st));
+
+    /* The disposition crosses execve: ignored stays ignored, default stays default. */
+    for (int ign = 0; ign < 2; ign++) {
+        fflush(stdout);
+        p = fork();
+        if (p == 0) {
+            signal(SIGPIPE, ign ? SIG_IGN : SIG_DFL);
+            execl(self, self, "sigpipe-disposition", (char *)NULL);
+            _exit(127);
+        }
+        waitpid(p, &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+}
+
+static int print_sigpipe_disposition(void)
+{
+    struct sigaction sa;
+    sigaction(SIGPIPE, NULL, &sa);
+    printf("  after execve SIGPIPE is %s\n", sa.sa_handler == SIG_IGN ? "ignored" : "default");
+    return 0;
+}
+
+/* ---- execveat ------------------------------------------------------------------------ */
+
+static int execveat_(int dirfd, const char *path, char *const argv[], int flags)
+{
+    extern char **environ;
+    return (int)syscall(SYS_execveat, dirfd, path, argv, environ, flags);
+}
+
+static void run_execveat(const char *label, int dirfd, const char *path, int flags)
+{
+    char *argv[] = {"procmisc", "exec-child", (char *)label, NULL};
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        execveat_(dirfd, path, argv, flags);
+        printf("%s: failed %s\n", label, errname(errno));
+        fflush(stdout);
+        _exit(100);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    printf("%s: %s\n", label, how(st));
+}
+
+static void execveat_cases(const char *self_path)
+{
+    char *argv[] = {"procmisc", "exec-child", "x", NULL};
+    int file_fd = open(self_path, O_RDONLY);
+    CHECK(file_fd >= 0);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", self_path);
+    int dir_fd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+    CHECK(dir_fd >= 0);
+    char base_buf[4096];
+    snprintf(base_buf, sizeof base_buf, "%s", self_path);
+    const char *base = basename(base_buf);
+
+    errno = 0;
+    int r = execveat_(1000, base, argv, 0);
+    printf("execveat bad dirfd: %d %s\n", r, errname(errno));
+    errno = 0;
+    r = execveat_(file_fd, base, argv, 0);
+    printf("execveat relative to a file: %d %s\n", r, errname(errno));
+    errno = 0;
+    r = execveat_(dir_fd, "", argv, 0);
+    printf("execveat empty path without AT_EMPTY_PATH: %d %s\n", r, errname(errno));
+    errno = 0;
+    r = execveat_(dir_fd, base, argv, 0x4);
+    printf("execveat unknown flag: %d %s\n", r, errname(errno));
+    errno = 0;
+    r = execveat_(1000, "", argv, AT_EMPTY_PATH);
+    printf("execveat AT_EMPTY_PATH on a bad descriptor: %d %s\n", r, errname(errno));
+    errno = 0;
+    r = execveat_(dir_fd, "no-such-program", argv, 0);
+    printf("execveat missing file: %d %s\n", r, errname(errno));
+    errno = 0;
+    r = execveat_(dir_fd, "", argv, AT_EMPTY_PATH);
+    printf("execveat of a directory descriptor: %d %s\n", r, errname(errno));
+
+    run_execveat("execveat(fd, \"\", AT_EMPTY_PATH)", file_fd, "", AT_EMPTY_PATH);
+    run_execveat("execveat(dirfd, name)", dir_fd, base, 0);
+    run_execveat("execveat(bad dirfd, absolute path)", 1000, self_path, 0);
+    close(file_fd);
+    close(dir_fd);
+}
+
+/* ---- ID registers (arm64) ------------------------------------------------------------ */
+
+#if defined(__aarch64__)
+static sigjmp_buf ill_jmp;
+static void on_ill(int sig)
+{
+    (void)sig;
+    siglongjmp(ill_jmp, 1);
+}
+
+#define READ_REG(name)                                                                     \
+    do {                                                                                   \
+        unsigned long v = 0;                                                               \
+        if (sigsetjmp(ill_jmp, 1) == 0) {                                                  \
+            __asm__ volatile("mrs %0, " name : "=r"(v));                                  \
+            printf("mrs %s: %#lx\n", name, v);                                             \
+        } else {                                                                           \
+            printf("mrs %s: SIGILL\n", name);                                              \
+        }                                                                                  \
+    } while (0)
+#endif
+
+static void id_registers(void)
+{
+#if defined(__aarch64__)
+    signal(SIGILL, on_ill);
+    READ_REG("S3_0_C0_C1_0"); /* ID_PFR0_EL1 */
+    READ_REG("S3_0_C0_C1_4"); /* ID_MMFR0_EL1 */
+    READ_REG("S3_0_C0_C1_7"); /* ID_MMFR3_EL1 */
+    READ_REG("S3_0_C0_C2_0"); /* ID_ISAR0_EL1 */
+    READ_REG("S3_0_C0_C2_5"); /* ID_ISAR5_EL1 */
+    READ_REG("S3_0_C0_C3_0"); /* MVFR0_EL1 */
+    READ_REG("S3_0_C0_C3_1"); /* MVFR1_EL1 */
+    READ_REG("S3_0_C0_C0_1"); /* CRm = 0, not MIDR/MPIDR/REVIDR */
+    READ_REG("S3_0_C0_C5_7"); /* unallocated ID_AA64 slot: reads as zero */
+    READ_REG("S3_0_C0_C8_0"); /* outside the ID space the kernel emulates */
+    signal(SIGILL, SIG_DFL);
+#else
+    /* What the arm64 kernel gives an EL0 process on a CPU without AArch32 EL0. */
+    printf("mrs S3_0_C0_C1_0: SIGILL\n");
+    printf("mrs S3_0_C0_C1_4: SIGILL\n");
+    printf("mrs S3_0_C0_C1_7: SIGILL\n");
+    printf("mrs S3_0_C0_C2_0: 0\n");
+    printf("mrs S3_0_C0_C2_5: 0\n");
+    printf("mrs S3_0_C0_C3_0: 0\n");
+    printf("mrs S3_0_C0_C3_1: 0\n");
+    printf("mrs S3_0_C0_C0_1: SIGILL\n");
+    printf("mrs S3_0_C0_C5_7: 0\n");
+    printf("mrs S3_0_C0_C8_0: SIGILL\n");
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "sigpipe-disposition") == 0)
+        return print_sigpipe_disposition();
+    if (argc > 2 && strcmp(argv[1], "exec-child") == 0) {
+        printf("  exec'd child runs (%s)\n", argv[2]);
+        return 7;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(n > 0);
+    self[n > 0 ? n : 0] = 0;
+
+    caps();
+    thread_stat(argv[0]);
+    sigpipe(self);
+    execveat_cases(self);
+    id_registers();
+    return failures ? 1 : 0;
+}
