@@ -90,10 +90,47 @@ pub struct Options {
     pub binfmt: Option<binfmt::Start>,
 }
 
+thread_local! {
+    /// How many [`MmGuard`]s this thread holds (0 or 1: the lock is not re-entrant).
+    static HOLDING_MM: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The locked guest memory map. Knows that its thread holds the lock, so that checks of
+/// guest pointers made while it is held ([`Process::mm_unless_held`]) do not deadlock.
+pub struct MmGuard<'a> {
+    guard: MutexGuard<'a, mm::MemoryMap>,
+}
+
+impl<'a> MmGuard<'a> {
+    fn new(guard: MutexGuard<'a, mm::MemoryMap>) -> MmGuard<'a> {
+        HOLDING_MM.with(|h| h.set(h.get() + 1));
+        MmGuard { guard }
+    }
+}
+
+impl Drop for MmGuard<'_> {
+    fn drop(&mut self) {
+        HOLDING_MM.with(|h| h.set(h.get().saturating_sub(1)));
+    }
+}
+
+impl std::ops::Deref for MmGuard<'_> {
+    type Target = mm::MemoryMap;
+    fn deref(&self) -> &mm::MemoryMap {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for MmGuard<'_> {
+    fn deref_mut(&mut self) -> &mut mm::MemoryMap {
+        &mut self.guard
+    }
+}
+
 /// ferrite's locks, held across a host fork (see [`Process::fork_guard`]).
 pub struct ForkGuard<'a> {
     _engine: crate::engine::ForkGuard<'a>,
-    _mm: MutexGuard<'a, mm::MemoryMap>,
+    _mm: MmGuard<'a>,
     _sigactions: MutexGuard<'a, [GuestSigaction; 65]>,
 }
 
@@ -117,8 +154,17 @@ pub struct Process {
 
 impl Process {
     /// The guest memory map.
-    pub fn mm(&self) -> MutexGuard<'_, mm::MemoryMap> {
-        self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn mm(&self) -> MmGuard<'_> {
+        MmGuard::new(self.mm.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The guest memory map, unless this thread already holds it (`None`: the caller is
+    /// ferrite code running under the lock, such as a fork's own bookkeeping).
+    pub fn mm_unless_held(&self) -> Option<MmGuard<'_>> {
+        if HOLDING_MM.with(|h| h.get()) != 0 {
+            return None;
+        }
+        Some(self.mm())
     }
 
     /// Every lock of ferrite's that another thread could hold at a host fork (engine,
