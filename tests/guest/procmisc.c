@@ -9,6 +9,9 @@
  * - execveat: the kernel's errnos for a bad descriptor, a non-directory descriptor, an
  *   empty path without AT_EMPTY_PATH and unknown flags; fexecve-style and
  *   directory-relative executions work;
+ * - the PROCMAP_QUERY ioctl of /proc/self/maps (where the kernel has it): the mapping
+ *   covering an address or the next one with given permissions, its name, inode, device
+ *   and build ID, and the kernel's errnos;
  * - arm64 only: EL0 reads of the ID registers the kernel does not emulate (the AArch32
  *   ID_PFR0/ID_MMFR0-3 group, CRm = 1) raise SIGILL; the emulated AArch32 ID registers of
  *   a CPU without AArch32 EL0 read as zero (the x86-64 build prints the same lines).
@@ -23,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -46,6 +52,8 @@ static const char *errname(int e)
     case ENOENT: return "ENOENT";
     case EACCES: return "EACCES";
     case EFAULT: return "EFAULT";
+    case ENOTTY: return "ENOTTY";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "other";
     }
 }
@@ -319,6 +327,116 @@ static void execveat_cases(const char *self_path)
     close(dir_fd);
 }
 
+/* ---- PROCMAP_QUERY on /proc/self/maps (Linux 6.11+) ----------------------------------- */
+
+struct pmq { /* struct procmap_query, include/uapi/linux/fs.h */
+    unsigned long long size, query_flags, query_addr, vma_start, vma_end, vma_flags,
+        vma_page_size, vma_offset, inode;
+    unsigned int dev_major, dev_minor, vma_name_size, build_id_size;
+    unsigned long long vma_name_addr, build_id_addr;
+};
+#define PMQ_IOCTL 0xc0686611u
+#define PMQ_R 0x01
+#define PMQ_W 0x02
+#define PMQ_X 0x04
+#define PMQ_NEXT 0x10
+#define PMQ_FILE 0x20
+
+static int pmq(int fd, struct pmq *q)
+{
+    errno = 0;
+    return ioctl(fd, PMQ_IOCTL, q);
+}
+
+static void pmq_init(struct pmq *q, unsigned long addr, unsigned long long flags)
+{
+    memset(q, 0, sizeof *q);
+    q->size = sizeof *q;
+    q->query_addr = addr;
+    q->query_flags = flags;
+}
+
+static void procmap_query(const char *self)
+{
+    int fd = open("/proc/self/maps", O_RDONLY);
+    CHECK(fd >= 0);
+    struct pmq q;
+    pmq_init(&q, 0, PMQ_NEXT);
+    if (pmq(fd, &q) != 0 && errno == ENOTTY) {
+        /* A kernel before 6.11 (the guest sees the host's release). */
+        printf("PROCMAP_QUERY: not supported by this kernel\n");
+        close(fd);
+        return;
+    }
+    long pg = sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    CHECK(mprotect(p + pg, pg, PROT_READ) == 0);
+    char name[4096];
+
+    pmq_init(&q, (unsigned long)p + pg + 10, 0);
+    q.vma_name_addr = (unsigned long)name;
+    q.vma_name_size = sizeof name;
+    int r = pmq(fd, &q);
+    printf("pmq middle page: %d range ok %d flags %#llx page size ok %d offset %llu inode %llu "
+           "name size %u\n",
+           r, q.vma_start == (unsigned long)p + pg && q.vma_end == (unsigned long)p + 2 * pg,
+           q.vma_flags, q.vma_page_size == (unsigned long long)pg, q.vma_offset, q.inode,
+           q.vma_name_size);
+    pmq_init(&q, (unsigned long)p + pg, PMQ_W);
+    r = pmq(fd, &q);
+    printf("pmq middle page writable: %d %s\n", r, errname(errno));
+    pmq_init(&q, (unsigned long)p + pg, PMQ_W | PMQ_NEXT);
+    r = pmq(fd, &q);
+    printf("pmq next writable: %d start ok %d flags %#llx\n", r,
+           q.vma_start == (unsigned long)p + 2 * pg, q.vma_flags);
+
+    /* The program's own text: file-backed, named, with its inode, device and build ID. */
+    struct stat st;
+    CHECK(stat(self, &st) == 0);
+    unsigned char id[64];
+    pmq_init(&q, (unsigned long)&procmap_query, PMQ_FILE | PMQ_X);
+    q.vma_name_addr = (unsigned long)name;
+    q.vma_name_size = sizeof name;
+    q.build_id_addr = (unsigned long)id;
+    q.build_id_size = sizeof id;
+    r = pmq(fd, &q);
+    printf("pmq text: %d flags %#llx name is the program %d inode ok %d dev ok %d offset aligned "
+           "%d build id size %u\n",
+           r, q.vma_flags, r == 0 && strcmp(name, self) == 0, q.inode == st.st_ino,
+           q.dev_major == major(st.st_dev) && q.dev_minor == minor(st.st_dev),
+           q.vma_offset % pg == 0, q.build_id_size);
+    pmq_init(&q, (unsigned long)&procmap_query, 0);
+    q.vma_name_addr = (unsigned long)name;
+    q.vma_name_size = 2;
+    r = pmq(fd, &q);
+    printf("pmq name buffer too small: %d %s\n", r, errname(errno));
+
+    int local = 0;
+    pmq_init(&q, (unsigned long)&local, 0);
+    q.vma_name_addr = (unsigned long)name;
+    q.vma_name_size = sizeof name;
+    r = pmq(fd, &q);
+    printf("pmq stack: %d name %s flags %#llx\n", r, r == 0 ? name : "-", q.vma_flags);
+
+    CHECK(munmap(p, 3 * pg) == 0);
+    pmq_init(&q, (unsigned long)p + pg, 0);
+    r = pmq(fd, &q);
+    printf("pmq unmapped: %d %s\n", r, errname(errno));
+    pmq_init(&q, 0, 0x100);
+    r = pmq(fd, &q);
+    printf("pmq unknown flag: %d %s\n", r, errname(errno));
+    pmq_init(&q, 0, PMQ_NEXT);
+    q.size = 8;
+    r = pmq(fd, &q);
+    printf("pmq size 8: %d %s\n", r, errname(errno));
+    pmq_init(&q, 0, PMQ_NEXT);
+    q.vma_name_size = 10;
+    r = pmq(fd, &q);
+    printf("pmq name size without buffer: %d %s\n", r, errname(errno));
+    close(fd);
+}
+
 /* ---- ID registers (arm64) ------------------------------------------------------------ */
 
 #if defined(__aarch64__)
@@ -389,6 +507,7 @@ int main(int argc, char **argv)
     thread_stat(argv[0]);
     sigpipe(self);
     execveat_cases(self);
+    procmap_query(self);
     id_registers();
     return failures ? 1 : 0;
 }

@@ -575,9 +575,14 @@ pub fn pipe2(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     )
 }
 
-pub fn ioctl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+pub fn ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     if is_ferrite_fd(a[0]) {
         return EBADF;
+    }
+    if a[1] as u32 as u64 == crate::linux::procfs::PROCMAP_QUERY
+        && crate::linux::procfs::is_maps_fd(a[0])
+    {
+        return crate::linux::procfs::procmap_query(ctx.process, a[2]);
     }
     // The terminal (TCGETS/TCSETS*/TCGETS2, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP,
     // TIOCSCTTY, TIOCGPTN…), FIO* (FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC) and
