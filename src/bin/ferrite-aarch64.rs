@@ -4,15 +4,16 @@
 
 use ferrite::linux::{self, binfmt, cli};
 
-/// Runs before Rust's runtime start-up, which sets SIGPIPE to SIG_IGN: the guest must
-/// inherit the disposition ferrite's parent gave it, not the runtime's.
-extern "C" fn record_inherited_signals() {
-    linux::signal::record_inherited_sigpipe();
+/// Runs before Rust's runtime start-up, which sets SIGPIPE to SIG_IGN and opens
+/// /dev/null on closed standard descriptors: the guest must inherit what ferrite's
+/// parent gave it, not the runtime's changes.
+extern "C" fn record_inherited_state() {
+    linux::record_inherited_state();
 }
 
 #[used]
 #[link_section = ".init_array"]
-static RECORD_INHERITED_SIGNALS: extern "C" fn() = record_inherited_signals;
+static RECORD_INHERITED_STATE: extern "C" fn() = record_inherited_state;
 
 fn main() {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();

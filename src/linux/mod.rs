@@ -391,6 +391,7 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     cpu.pc = loaded.pc;
     cpu.x[31] = loaded.sp;
     fault::install(process);
+    close_runtime_std_fds();
     let ending = run_thread(process, &mut cpu);
     thread::finish(process, ending);
     // The main thread called `exit` while other threads run on: like a kernel's
@@ -402,6 +403,40 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     loop {
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };
+    }
+}
+
+/// Standard descriptors (bit n: fd n, n < 3) that were closed when ferrite started:
+/// Rust's runtime opens /dev/null on them before `main`, which the guest must not
+/// inherit (a program started with stdin closed sees EBADF on fd 0, and its first
+/// `open` returns 0). 0x80: recorded.
+static CLOSED_STD_FDS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Record what ferrite inherited from its parent before Rust's runtime start-up changes
+/// it (the SIGPIPE disposition, closed standard descriptors). The binary calls this from
+/// an `.init_array` constructor; it uses only `fcntl` and `sigaction`.
+pub fn record_inherited_state() {
+    signal::record_inherited_sigpipe();
+    let mut closed = 0x80u8;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD on a descriptor number has no side effects.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_STD_FDS.store(closed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Close the standard descriptors that Rust's runtime opened on /dev/null because ferrite
+/// was started with them closed (see [`record_inherited_state`]).
+fn close_runtime_std_fds() {
+    let closed = CLOSED_STD_FDS.load(std::sync::atomic::Ordering::Relaxed);
+    for fd in 0..3 {
+        if closed & 0x80 != 0 && closed & (1 << fd) != 0 {
+            // SAFETY: closing a descriptor the runtime opened for itself; nothing of
+            // ferrite's uses it.
+            unsafe { libc::close(fd) };
+        }
     }
 }
 

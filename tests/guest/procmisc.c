@@ -8,7 +8,9 @@
  *   kills the writer, and a SIGPIPE ignored by the parent stays ignored across execve;
  * - execveat: the kernel's errnos for a bad descriptor, a non-directory descriptor, an
  *   empty path without AT_EMPTY_PATH and unknown flags; fexecve-style and
- *   directory-relative executions work;
+ *   directory-relative executions work, also from close-on-exec descriptors;
+ * - a program started with stdin closed sees it closed (EBADF; its first open gets 0);
+ * - epoll_wait returns every ready event up to maxevents in one call (1,500 here);
  * - the PROCMAP_QUERY ioctl of /proc/self/maps (where the kernel has it): the mapping
  *   covering an address or the next one with given permissions, its name, inode, device
  *   and build ID, and the kernel's errnos;
@@ -26,7 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sysmacros.h>
@@ -321,10 +326,77 @@ static void execveat_cases(const char *self_path)
     printf("execveat of a directory descriptor: %d %s\n", r, errname(errno));
 
     run_execveat("execveat(fd, \"\", AT_EMPTY_PATH)", file_fd, "", AT_EMPTY_PATH);
+    /* fexecve of a close-on-exec descriptor (as Python opens every file). */
+    int cloexec_fd = open(self_path, O_RDONLY | O_CLOEXEC);
+    CHECK(cloexec_fd >= 0);
+    run_execveat("execveat(O_CLOEXEC fd, \"\", AT_EMPTY_PATH)", cloexec_fd, "", AT_EMPTY_PATH);
+    close(cloexec_fd);
+    int cloexec_dir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK(cloexec_dir >= 0);
+    run_execveat("execveat(O_CLOEXEC dirfd, name)", cloexec_dir, base, 0);
+    close(cloexec_dir);
     run_execveat("execveat(dirfd, name)", dir_fd, base, 0);
     run_execveat("execveat(bad dirfd, absolute path)", 1000, self_path, 0);
     close(file_fd);
     close(dir_fd);
+}
+
+/* ---- a program started with standard descriptors closed ----------------------------- */
+
+static int closed_std_child(void)
+{
+    struct stat st;
+    int r0 = fstat(0, &st);
+    int e0 = errno;
+    int fd = open("/dev/null", O_RDONLY);
+    printf("  started with stdin closed: fstat(0) %d %s, first open returns %d\n", r0,
+           errname(r0 ? e0 : 0), fd);
+    return 0;
+}
+
+static void closed_std(const char *self)
+{
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        close(0);
+        execl(self, self, "closed-stdin", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* ---- epoll: every ready event, up to maxevents, in one call -------------------------- */
+
+static void epoll_many(void)
+{
+    enum { N = 1500 };
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < N + 64) {
+        rl.rlim_cur = rl.rlim_max < N + 64 ? rl.rlim_max : N + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CHECK(ep >= 0);
+    static int fds[N];
+    int n = 0;
+    for (; n < N; n++) {
+        fds[n] = eventfd(1, EFD_CLOEXEC);
+        if (fds[n] < 0)
+            break;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (unsigned long long)n};
+        CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fds[n], &ev) == 0);
+    }
+    static struct epoll_event out[N + 100];
+    int r = epoll_wait(ep, out, N + 100, 1000);
+    printf("epoll_wait with %s ready descriptors returns them all: %d\n",
+           n == N ? "1500" : "fewer", r == n);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    close(ep);
 }
 
 /* ---- PROCMAP_QUERY on /proc/self/maps (Linux 6.11+) ----------------------------------- */
@@ -493,6 +565,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "sigpipe-disposition") == 0)
         return print_sigpipe_disposition();
+    if (argc > 1 && strcmp(argv[1], "closed-stdin") == 0)
+        return closed_std_child();
     if (argc > 2 && strcmp(argv[1], "exec-child") == 0) {
         printf("  exec'd child runs (%s)\n", argv[2]);
         return 7;
@@ -507,6 +581,8 @@ int main(int argc, char **argv)
     thread_stat(argv[0]);
     sigpipe(self);
     execveat_cases(self);
+    closed_std(self);
+    epoll_many();
     procmap_query(self);
     id_registers();
     return failures ? 1 : 0;

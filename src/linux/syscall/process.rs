@@ -212,13 +212,26 @@ fn relative_to(dirfd: i32, rel: &[u8]) -> Result<Option<CString>, i64> {
     if unsafe { libc::fstat(dirfd, st.as_mut_ptr()) } != 0 {
         return Err(super::from_libc(-1));
     }
-    let mut b = format!("/proc/self/fd/{dirfd}").into_bytes();
+    // SAFETY: fstat succeeded, so `st` is initialised.
+    let st = unsafe { st.assume_init() };
+    if !rel.is_empty() && st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(-(libc::ENOTDIR as i64));
+    }
+    // The descriptor's own path when it still names the same file: a close-on-exec
+    // descriptor (Python opens every file so) is gone by the time the re-executed
+    // ferrite opens the program, so /proc/self/fd/N would not be found.
+    let link = format!("/proc/self/fd/{dirfd}");
+    let same_file = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.dev() == st.st_dev && m.ino() == st.st_ino
+        })
+    };
+    let mut b = match std::fs::read_link(&link) {
+        Ok(p) if p.is_absolute() && same_file(&p) => p.into_os_string().into_encoded_bytes(),
+        _ => link.into_bytes(),
+    };
     if !rel.is_empty() {
-        // SAFETY: fstat succeeded, so `st` is initialised.
-        let mode = unsafe { st.assume_init() }.st_mode;
-        if mode & libc::S_IFMT != libc::S_IFDIR {
-            return Err(-(libc::ENOTDIR as i64));
-        }
         b.push(b'/');
         b.extend_from_slice(rel);
     }
