@@ -1,6 +1,6 @@
 //! Real Debian bookworm arm64 programs under ferrite (`ferrite-aarch64 -L ROOT
-//! ROOT/usr/bin/prog …`): busybox (static), coreutils, xz, sqlite3, lua5.4, python3.11,
-//! make and util-linux's ipcs,
+//! ROOT/usr/bin/prog …`): busybox (static), coreutils, xz, sqlite3, lua5.4, python3.11 (with
+//! modules of CPython's own regression suite), make and util-linux's ipcs,
 //! each doing real work whose answer is known or computed by the host's native x86-64
 //! build of the same tool.
 //!
@@ -65,6 +65,8 @@ const PACKAGES: &[&str] = &[
     "libcrypt1",
     "libncursesw6",
     "libuuid1",
+    // CPython's own regression tests (the `test` package; architecture-independent)
+    "libpython3.11-testsuite",
     // make, and the /bin/sh it runs recipes with
     "make",
     "dash",
@@ -1345,6 +1347,50 @@ fn python3() {
                     "{}; stdout {:?}; stderr {err:?}",
                     o.status,
                     clip(&o.stdout)
+                ))
+            }
+        }),
+    );
+    c.finish(w);
+}
+
+/// Modules of CPython's own regression suite (Debian's `libpython3.11-testsuite`) that
+/// found ferrite bugs: descriptors closed at start (test_posix's posix_spawn close
+/// action), fexecve of a close-on-exec descriptor, every ready epoll event in one call
+/// (test_selectors' 10,000 descriptors), plus signals, mmap, fcntl and select/poll.
+/// regrtest's own verdict decides (exit status 0 and "Tests result: SUCCESS").
+#[test]
+fn python3_regression_tests() {
+    let Some(root) = root("python3_regression_tests") else {
+        return;
+    };
+    let w = WorkDir::new("python3_regression_tests");
+    let mut c = Checks::new("python3_regression_tests");
+    let modules = [
+        "test_posix",
+        "test_selectors",
+        "test_epoll",
+        "test_poll",
+        "test_signal",
+        "test_mmap",
+        "test_fcntl",
+        "test_select",
+    ];
+    let mut cmd = guest(root, "/usr/bin/python3.11");
+    cmd.current_dir(&w.0).args(["-m", "test"]).args(modules);
+    c.check(
+        &format!("python3 -m test {}", modules.join(" ")),
+        debs::run(&mut cmd, Duration::from_secs(600)).and_then(|o| {
+            let out = String::from_utf8_lossy(&o.stdout);
+            if o.status.success() && out.contains("Tests result: SUCCESS") {
+                Ok(())
+            } else {
+                let tail: Vec<&str> = out.lines().rev().take(25).collect();
+                Err(format!(
+                    "{}; last lines of its report:\n{}\nstderr: {}",
+                    o.status,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+                    clip(&o.stderr)
                 ))
             }
         }),

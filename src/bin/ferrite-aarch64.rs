@@ -4,6 +4,17 @@
 
 use ferrite::linux::{self, binfmt, cli};
 
+/// Runs before Rust's runtime start-up, which sets SIGPIPE to SIG_IGN and opens
+/// /dev/null on closed standard descriptors: the guest must inherit what ferrite's
+/// parent gave it, not the runtime's changes.
+extern "C" fn record_inherited_state() {
+    linux::record_inherited_state();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_INHERITED_STATE: extern "C" fn() = record_inherited_state;
+
 fn main() {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let aux = binfmt::HostAux::current();

@@ -1,9 +1,18 @@
 //! Safe access to guest memory from syscall handlers.
 //!
-//! In user mode guest addresses are host addresses, but a guest pointer may be bad.
-//! Copies go through `process_vm_readv`/`process_vm_writev` on our own process, which
-//! fail with `EFAULT` on unmapped or (for writes) read-only memory instead of faulting
-//! ferrite — the same answer a kernel `copy_from_user`/`copy_to_user` gives.
+//! In user mode guest addresses are host addresses, but a guest pointer may be bad, or
+//! hostile: ferrite's own heap, stacks and code cache share the address space. A copy is
+//! first checked against the guest's memory map — every byte must lie in a guest mapping
+//! that allows the access (any of read, write or execute for a read, as arm64 EL0 pages
+//! are readable whenever they are mapped; write for a write), as the kernel's
+//! `access_ok` and page-table walk would require — and then goes through
+//! `process_vm_readv`/`process_vm_writev` on our own process, which fail with `EFAULT`
+//! on memory the host cannot access instead of faulting ferrite: the answer a kernel
+//! `copy_from_user`/`copy_to_user` gives.
+//!
+//! The map is not consulted when the calling thread already holds its lock (ferrite's
+//! own bookkeeping, e.g. the tid words a fork writes while every lock is held) or when
+//! no guest process exists (unit tests).
 
 use std::ffi::CString;
 
@@ -12,9 +21,38 @@ pub type Errno = i64;
 
 pub const EFAULT: Errno = -(libc::EFAULT as i64);
 
+/// May the guest access [addr, addr + len) (`write`: for writing), by its memory map?
+fn guest_may_access(addr: u64, len: usize, write: bool) -> bool {
+    let Some(process) = super::fault::process() else {
+        return true;
+    };
+    let Some(mm) = process.mm_unless_held() else {
+        return true;
+    };
+    let Some(end) = addr.checked_add(len as u64) else {
+        return false;
+    };
+    let need = if write {
+        libc::PROT_WRITE
+    } else {
+        libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC
+    } as u64;
+    let mut at = addr;
+    while at < end {
+        match mm.find(at) {
+            Some((_, v)) if v.prot & need != 0 => at = v.end,
+            _ => return false,
+        }
+    }
+    true
+}
+
 fn vm_copy(local: *mut u8, remote: u64, len: usize, write: bool) -> Result<(), Errno> {
     if len == 0 {
         return Ok(());
+    }
+    if !guest_may_access(remote, len, write) {
+        return Err(EFAULT);
     }
     let l = libc::iovec {
         iov_base: local as *mut libc::c_void,

@@ -90,10 +90,47 @@ pub struct Options {
     pub binfmt: Option<binfmt::Start>,
 }
 
+thread_local! {
+    /// How many [`MmGuard`]s this thread holds (0 or 1: the lock is not re-entrant).
+    static HOLDING_MM: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The locked guest memory map. Knows that its thread holds the lock, so that checks of
+/// guest pointers made while it is held ([`Process::mm_unless_held`]) do not deadlock.
+pub struct MmGuard<'a> {
+    guard: MutexGuard<'a, mm::MemoryMap>,
+}
+
+impl<'a> MmGuard<'a> {
+    fn new(guard: MutexGuard<'a, mm::MemoryMap>) -> MmGuard<'a> {
+        HOLDING_MM.with(|h| h.set(h.get() + 1));
+        MmGuard { guard }
+    }
+}
+
+impl Drop for MmGuard<'_> {
+    fn drop(&mut self) {
+        HOLDING_MM.with(|h| h.set(h.get().saturating_sub(1)));
+    }
+}
+
+impl std::ops::Deref for MmGuard<'_> {
+    type Target = mm::MemoryMap;
+    fn deref(&self) -> &mm::MemoryMap {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for MmGuard<'_> {
+    fn deref_mut(&mut self) -> &mut mm::MemoryMap {
+        &mut self.guard
+    }
+}
+
 /// ferrite's locks, held across a host fork (see [`Process::fork_guard`]).
 pub struct ForkGuard<'a> {
     _engine: crate::engine::ForkGuard<'a>,
-    _mm: MutexGuard<'a, mm::MemoryMap>,
+    _mm: MmGuard<'a>,
     _sigactions: MutexGuard<'a, [GuestSigaction; 65]>,
 }
 
@@ -117,8 +154,17 @@ pub struct Process {
 
 impl Process {
     /// The guest memory map.
-    pub fn mm(&self) -> MutexGuard<'_, mm::MemoryMap> {
-        self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn mm(&self) -> MmGuard<'_> {
+        MmGuard::new(self.mm.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The guest memory map, unless this thread already holds it (`None`: the caller is
+    /// ferrite code running under the lock, such as a fork's own bookkeeping).
+    pub fn mm_unless_held(&self) -> Option<MmGuard<'_>> {
+        if HOLDING_MM.with(|h| h.get()) != 0 {
+            return None;
+        }
+        Some(self.mm())
     }
 
     /// Every lock of ferrite's that another thread could hold at a host fork (engine,
@@ -309,6 +355,7 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
         unsafe { libc::close(fd) };
     }
     let loaded = loaded.map_err(|e| StartError(e.0))?;
+    set_comm(program);
     if log::enabled(Item::Page) {
         let mut s = String::from("guest memory map at start-up:\n");
         for (start, v) in &mmap.vmas {
@@ -344,6 +391,7 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     cpu.pc = loaded.pc;
     cpu.x[31] = loaded.sp;
     fault::install(process);
+    close_runtime_std_fds();
     let ending = run_thread(process, &mut cpu);
     thread::finish(process, ending);
     // The main thread called `exit` while other threads run on: like a kernel's
@@ -356,6 +404,53 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };
     }
+}
+
+/// Standard descriptors (bit n: fd n, n < 3) that were closed when ferrite started:
+/// Rust's runtime opens /dev/null on them before `main`, which the guest must not
+/// inherit (a program started with stdin closed sees EBADF on fd 0, and its first
+/// `open` returns 0). 0x80: recorded.
+static CLOSED_STD_FDS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Record what ferrite inherited from its parent before Rust's runtime start-up changes
+/// it (the SIGPIPE disposition, closed standard descriptors). The binary calls this from
+/// an `.init_array` constructor; it uses only `fcntl` and `sigaction`.
+pub fn record_inherited_state() {
+    signal::record_inherited_sigpipe();
+    let mut closed = 0x80u8;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD on a descriptor number has no side effects.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_STD_FDS.store(closed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Close the standard descriptors that Rust's runtime opened on /dev/null because ferrite
+/// was started with them closed (see [`record_inherited_state`]).
+fn close_runtime_std_fds() {
+    let closed = CLOSED_STD_FDS.load(std::sync::atomic::Ordering::Relaxed);
+    for fd in 0..3 {
+        if closed & 0x80 != 0 && closed & (1 << fd) != 0 {
+            // SAFETY: closing a descriptor the runtime opened for itself; nothing of
+            // ferrite's uses it.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// Name the process after the guest program, as the kernel's execve names it after the
+/// file it executed (the basename of the path, at most 15 bytes): `ps`, `pgrep`,
+/// `/proc/PID/comm` and the `stat` files of every thread show it, instead of
+/// `ferrite-aarch64` when ferrite was started by path.
+fn set_comm(program: &str) {
+    let base = program.rsplit('/').next().unwrap_or(program);
+    let mut name = [0u8; 16];
+    let n = base.len().min(15);
+    name[..n].copy_from_slice(&base.as_bytes()[..n]);
+    // SAFETY: PR_SET_NAME reads a 16-byte NUL-terminated buffer, which `name` is.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
 }
 
 /// How a guest thread ended.

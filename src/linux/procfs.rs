@@ -15,7 +15,8 @@
 //!   when the host's smaps cannot be read); `VmFlags` with the guest's `rd wr ex` and
 //!   `gd` on the stack;
 //! - `auxv`: the auxiliary vector given to the guest;
-//! - `stat`: the host's line with the guest's command name and stack start.
+//! - `stat` (of the process and of each of its threads): the host's line, whose command
+//!   name is the guest program's, with the guest's stack start.
 //!
 //! System-wide files:
 //! - `/proc/cpuinfo`: the arm64 kernel's format, one block per online host CPU:
@@ -32,8 +33,9 @@
 
 use std::io::Write;
 use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::unix::ffi::OsStrExt;
 
-use super::mm::{Vma, VmaKind};
+use super::mm::{self, Vma, VmaKind};
 use super::Process;
 
 /// An emulated file.
@@ -596,17 +598,18 @@ fn auxv(process: &Process) -> Vec<u8> {
     v
 }
 
-fn stat(process: &Process) -> Vec<u8> {
-    let host = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // "pid (comm) state ppid …": replace comm, keep the rest.
-    let (Some(open), Some(close)) = (host.find('('), host.rfind(')')) else {
+/// A `stat` file: the host's file at the same path (the guest's process and threads are
+/// ferrite's, with the same pid and tids, and the host comm is the guest program's name:
+/// see `set_comm`), with the guest's stack start.
+fn stat(process: &Process, path: &[u8]) -> Vec<u8> {
+    let host = std::fs::read(std::ffi::OsStr::from_bytes(path))
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    // "pid (comm) state ppid …": the comm may hold spaces and parentheses.
+    let Some(close) = host.rfind(')') else {
         return host.into_bytes();
     };
-    let comm: String = process
-        .exe_path
-        .file_name()
-        .map(|n| n.to_string_lossy().chars().take(15).collect())
-        .unwrap_or_default();
     let mut fields: Vec<String> = host[close + 2..]
         .split_whitespace()
         .map(String::from)
@@ -615,7 +618,7 @@ fn stat(process: &Process) -> Vec<u8> {
     if let Some(f) = fields.get_mut(25) {
         *f = process.stack_start.to_string();
     }
-    format!("{}({comm}) {}\n", &host[..open], fields.join(" ")).into_bytes()
+    format!("{} {}\n", &host[..=close], fields.join(" ")).into_bytes()
 }
 
 /// If `path` is one of the emulated files, open it: `Some(fd or -errno)`.
@@ -627,13 +630,19 @@ pub fn open(process: &Process, path: &[u8], cloexec: bool) -> Option<i64> {
         File::Maps => maps(process).into_bytes(),
         File::Smaps => smaps(process).into_bytes(),
         File::Auxv => auxv(process),
-        File::Stat => stat(process),
+        File::Stat => stat(process, path),
         File::Cpuinfo => cpuinfo(process).into_bytes(),
         File::IdReg(cpu, is_midr) => id_reg(process, cpu, is_midr)?.into_bytes(),
     };
     let flags = if cloexec { libc::MFD_CLOEXEC } else { 0 };
+    // The maps snapshot has its own name: `PROCMAP_QUERY` recognises it (`is_maps_fd`).
+    let name = if file == File::Maps {
+        MAPS_MEMFD
+    } else {
+        c"ferrite-proc"
+    };
     // SAFETY: the name is a valid C string; memfd_create returns a new descriptor.
-    let fd = unsafe { libc::memfd_create(c"ferrite-proc".as_ptr(), flags) };
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
     if fd < 0 {
         return Some(
             -(std::io::Error::last_os_error()
@@ -650,6 +659,258 @@ pub fn open(process: &Process, path: &[u8], cloexec: bool) -> Option<i64> {
     // SAFETY: rewinding our own descriptor.
     unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
     Some(fd as i64)
+}
+
+// ---- the PROCMAP_QUERY ioctl of /proc/self/maps --------------------------------------
+
+/// The name of the memfd that holds a maps snapshot.
+const MAPS_MEMFD: &std::ffi::CStr = c"ferrite-proc-maps";
+
+/// `PROCMAP_QUERY`: `_IOWR('f', 17, struct procmap_query)` (104 bytes); the ioctl
+/// encoding is asm-generic on arm64 and x86-64 alike.
+pub const PROCMAP_QUERY: u64 = 0xc068_6611;
+
+const Q_READABLE: u64 = 0x01;
+const Q_WRITABLE: u64 = 0x02;
+const Q_EXECUTABLE: u64 = 0x04;
+const Q_SHARED: u64 = 0x08;
+const Q_COVERING_OR_NEXT: u64 = 0x10;
+const Q_FILE_BACKED: u64 = 0x20;
+
+/// `struct procmap_query` (include/uapi/linux/fs.h), the same on arm64 and x86-64.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct ProcmapQuery {
+    size: u64,
+    query_flags: u64,
+    query_addr: u64,
+    vma_start: u64,
+    vma_end: u64,
+    vma_flags: u64,
+    vma_page_size: u64,
+    vma_offset: u64,
+    inode: u64,
+    dev_major: u32,
+    dev_minor: u32,
+    vma_name_size: u32,
+    build_id_size: u32,
+    vma_name_addr: u64,
+    build_id_addr: u64,
+}
+
+/// Is `fd` a snapshot of /proc/self/maps that [`open`] made?
+pub fn is_maps_fd(fd: u64) -> bool {
+    let expect = format!("/memfd:{} (deleted)", MAPS_MEMFD.to_string_lossy());
+    std::fs::read_link(format!("/proc/self/fd/{}", fd as i32))
+        .is_ok_and(|l| l.as_os_str().as_encoded_bytes() == expect.as_bytes())
+}
+
+/// Does the host kernel answer `PROCMAP_QUERY` (asked once, on its own maps file)?
+fn host_has_procmap_query() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        use std::os::fd::AsRawFd;
+        let Ok(f) = std::fs::File::open("/proc/self/maps") else {
+            return false;
+        };
+        let mut q = ProcmapQuery {
+            size: std::mem::size_of::<ProcmapQuery>() as u64,
+            query_flags: Q_COVERING_OR_NEXT,
+            ..Default::default()
+        };
+        // SAFETY: PROCMAP_QUERY reads and writes one `struct procmap_query`, which `q`
+        // is; older kernels fail with ENOTTY without touching it.
+        let r = unsafe { libc::ioctl(f.as_raw_fd(), PROCMAP_QUERY as _, &mut q) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOTTY)
+    })
+}
+
+/// The GNU build ID of the ELF file at `path` (its `NT_GNU_BUILD_ID` note), if any.
+fn build_id(path: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut head = vec![0u8; 64 * 1024];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    head.truncate(n);
+    let u16_at = |o: usize| Some(u16::from_le_bytes(head.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(head.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(head.get(o..o + 8)?.try_into().ok()?));
+    if head.get(..5)? != b"\x7fELF\x02" || head[5] != 1 {
+        return None;
+    }
+    let (phoff, phentsize, phnum) = (u64_at(32)? as usize, u16_at(54)? as usize, u16_at(56)?);
+    for i in 0..phnum as usize {
+        let ph = phoff + i * phentsize;
+        if u32_at(ph)? != 4 {
+            continue; // not PT_NOTE
+        }
+        let (off, size) = (u64_at(ph + 8)? as usize, u64_at(ph + 32)? as usize);
+        let mut at = off;
+        while at + 12 <= off + size {
+            let (namesz, descsz, typ) = (
+                u32_at(at)? as usize,
+                u32_at(at + 4)? as usize,
+                u32_at(at + 8)?,
+            );
+            let name = at + 12;
+            let desc = name + namesz.next_multiple_of(4);
+            if typ == 3 && head.get(name..name + namesz)? == b"GNU\0" {
+                return Some(head.get(desc..desc + descsz)?.to_vec());
+            }
+            at = desc + descsz.next_multiple_of(4);
+        }
+    }
+    None
+}
+
+/// `ioctl(fd, PROCMAP_QUERY, arg)` on a maps snapshot, as the kernel answers it (6.11+):
+/// the guest mapping covering `query_addr` (or the next one) that has the asked-for
+/// permissions, its range, flags, offset, device, inode, name and build ID.
+pub fn procmap_query(process: &Process, arg: u64) -> i64 {
+    use super::guest;
+    const EINVAL: i64 = -(libc::EINVAL as i64);
+    // The guest sees the host kernel's release (uname), so it gets this ioctl exactly
+    // when the host kernel has it (Linux 6.11 and later).
+    if !host_has_procmap_query() {
+        return -(libc::ENOTTY as i64);
+    }
+    let usize_: u64 = match guest::read_val(arg) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let full = std::mem::size_of::<ProcmapQuery>() as u64;
+    // At most a page; at least up to `query_addr`; a larger struct than ours only with a
+    // zero tail (E2BIG).
+    if usize_ > 4096 {
+        return -(libc::E2BIG as i64);
+    }
+    if usize_ < 24 {
+        return EINVAL;
+    }
+    let bytes = match guest::read_bytes(arg, usize_ as usize) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    if bytes.iter().skip(full as usize).any(|&b| b != 0) {
+        return -(libc::E2BIG as i64);
+    }
+    let mut q = ProcmapQuery::default();
+    let n = bytes.len().min(full as usize);
+    // SAFETY: copies at most size_of::<ProcmapQuery>() bytes into a plain-integer struct.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), &mut q as *mut ProcmapQuery as *mut u8, n)
+    };
+    let valid =
+        Q_READABLE | Q_WRITABLE | Q_EXECUTABLE | Q_SHARED | Q_COVERING_OR_NEXT | Q_FILE_BACKED;
+    if q.query_flags & !valid != 0
+        || (q.vma_name_size != 0) != (q.vma_name_addr != 0)
+        || (q.build_id_size != 0) != (q.build_id_addr != 0)
+    {
+        return EINVAL;
+    }
+    let host = host_maps();
+    let found = {
+        let mm = process.mm();
+        let perms = |v: &Vma| {
+            let mut f = 0;
+            if v.prot & libc::PROT_READ as u64 != 0 {
+                f |= Q_READABLE;
+            }
+            if v.prot & libc::PROT_WRITE as u64 != 0 {
+                f |= Q_WRITABLE;
+            }
+            if v.prot & libc::PROT_EXEC as u64 != 0 {
+                f |= Q_EXECUTABLE;
+            }
+            if v.shared {
+                f |= Q_SHARED;
+            }
+            f
+        };
+        let want = q.query_flags & (Q_READABLE | Q_WRITABLE | Q_EXECUTABLE | Q_SHARED);
+        let first = mm.find(q.query_addr).map_or(q.query_addr, |(s, _)| s);
+        mm.vmas
+            .range(first..)
+            .filter(|(_, v)| v.end > q.query_addr)
+            .take(if q.query_flags & Q_COVERING_OR_NEXT != 0 {
+                usize::MAX
+            } else {
+                1
+            })
+            .filter(|(s, _)| q.query_flags & Q_COVERING_OR_NEXT != 0 || **s <= q.query_addr)
+            .find(|(_, v)| {
+                perms(v) & want == want
+                    && (q.query_flags & Q_FILE_BACKED == 0
+                        || matches!(
+                            v.kind,
+                            VmaKind::File(_) | VmaKind::Shm { .. } | VmaKind::Aio
+                        ))
+            })
+            .map(|(s, v)| (*s, v.clone(), perms(v)))
+    };
+    let Some((start, v, flags)) = found else {
+        return -(libc::ENOENT as i64);
+    };
+    q.vma_start = start;
+    q.vma_end = v.end;
+    q.vma_flags = flags;
+    q.vma_page_size = mm::PAGE;
+    let h = host.iter().find(|h| h.0 <= start && start < h.1);
+    let (mut file_path, mut name) = (None, None);
+    match (&v.kind, h) {
+        (VmaKind::File(_) | VmaKind::Shm { .. } | VmaKind::Aio, h) => {
+            if let Some(h) = h {
+                q.vma_offset = h.2 + (start - h.0);
+                let (maj, min) = h.3.split_once(':').unwrap_or(("0", "0"));
+                q.dev_major = u32::from_str_radix(maj, 16).unwrap_or(0);
+                q.dev_minor = u32::from_str_radix(min, 16).unwrap_or(0);
+                q.inode = h.4;
+            }
+            let host_path = h.map(|h| h.5.clone()).filter(|p| !p.is_empty());
+            let path = match &v.kind {
+                VmaKind::File(p) => host_path.unwrap_or(p.clone()),
+                VmaKind::Aio => "/[aio] (deleted)".to_string(),
+                _ => host_path.unwrap_or_default(),
+            };
+            if matches!(v.kind, VmaKind::File(_)) {
+                file_path = Some(path.clone());
+            }
+            name = (!path.is_empty()).then_some(path);
+        }
+        (VmaKind::Stack, _) => name = Some("[stack]".to_string()),
+        (VmaKind::Heap, _) => name = Some("[heap]".to_string()),
+        (VmaKind::Anon, _) => {}
+    }
+    if q.build_id_size != 0 {
+        let id = file_path.as_deref().and_then(build_id).unwrap_or_default();
+        if id.len() > q.build_id_size as usize {
+            return -(libc::ENAMETOOLONG as i64);
+        }
+        if let Err(e) = guest::write_bytes(q.build_id_addr, &id) {
+            return e;
+        }
+        q.build_id_size = id.len() as u32;
+    }
+    if q.vma_name_size != 0 {
+        let mut bytes = name.unwrap_or_default().into_bytes();
+        if !bytes.is_empty() {
+            bytes.push(0);
+        }
+        if bytes.len() > q.vma_name_size as usize {
+            return -(libc::ENAMETOOLONG as i64);
+        }
+        if let Err(e) = guest::write_bytes(q.vma_name_addr, &bytes) {
+            return e;
+        }
+        q.vma_name_size = bytes.len() as u32;
+    }
+    // SAFETY: viewing a plain-integer struct as its bytes.
+    let out = unsafe {
+        std::slice::from_raw_parts(&q as *const ProcmapQuery as *const u8, full as usize)
+    };
+    match guest::write_bytes(arg, &out[..n]) {
+        Ok(()) => 0,
+        Err(e) => e,
+    }
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@
 //! This module may use `arm64::cpu`, `engine` and the rest of `linux`.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use super::syscall::signal::{GuestSigaction, SIG_DFL, SIG_IGN};
@@ -638,6 +638,38 @@ pub fn apply_host_disposition(sig: i32, act: &GuestSigaction) {
     host_sigaction(hsig, Some(&k), None);
 }
 
+/// SIGPIPE's disposition when ferrite was started: 0 not recorded, 1 default, 2 ignored.
+static INHERITED_SIGPIPE: AtomicU8 = AtomicU8::new(0);
+
+/// Record the SIGPIPE disposition ferrite inherited from its parent. Rust's runtime sets
+/// SIGPIPE to SIG_IGN before `main`, which would otherwise look like an inherited
+/// "ignored" to [`init_process`] (and a guest's default SIGPIPE — death on `kill` or on a
+/// write to a broken pipe — would be lost). The binary calls this from an `.init_array`
+/// constructor, which runs before the runtime's set-up; it only uses `sigaction`.
+pub fn record_inherited_sigpipe() {
+    let mut old = KSigaction::default();
+    if host_sigaction(libc::SIGPIPE, None, Some(&mut old)) == 0 {
+        let v = if old.handler == libc::SIG_IGN as u64 {
+            2
+        } else {
+            1
+        };
+        INHERITED_SIGPIPE.store(v, Ordering::Relaxed);
+    }
+}
+
+/// Was `sig` ignored when ferrite started? (`old` is its disposition now.)
+fn inherited_ignored(sig: i32, old: &KSigaction) -> bool {
+    if sig == libc::SIGPIPE {
+        match INHERITED_SIGPIPE.load(Ordering::Relaxed) {
+            1 => return false,
+            2 => return true,
+            _ => {}
+        }
+    }
+    old.handler == libc::SIG_IGN as u64
+}
+
 /// Process start-up: take over inherited dispositions (ignored signals stay ignored
 /// across execve), install ferrite's handler on the swapped signals, set up the calling
 /// thread's mask and map the sigreturn trampoline.
@@ -647,9 +679,7 @@ pub fn init_process(process: &Process) {
             continue;
         }
         let mut old = KSigaction::default();
-        if host_sigaction(map_sig(sig), None, Some(&mut old)) == 0
-            && old.handler == libc::SIG_IGN as u64
-        {
+        if host_sigaction(map_sig(sig), None, Some(&mut old)) == 0 && inherited_ignored(sig, &old) {
             process.sigaction(
                 sig,
                 Some(GuestSigaction {
@@ -657,7 +687,7 @@ pub fn init_process(process: &Process) {
                     ..Default::default()
                 }),
             );
-        } else if map_sig(sig) != sig || fault::dumps_core(sig) {
+        } else if map_sig(sig) != sig || fault::dumps_core(sig) || sig == libc::SIGPIPE {
             apply_host_disposition(sig, &GuestSigaction::default());
         }
     }

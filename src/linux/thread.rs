@@ -92,8 +92,9 @@ pub fn spawn(
     let share_fs = has(libc::CLONE_FS);
     let (tx, rx) = std::sync::mpsc::channel::<i64>();
     process.threads.fetch_add(1, Ordering::SeqCst);
+    // No thread name: the host thread keeps the comm it inherits from its creator, as a
+    // thread made by the arm64 kernel's clone does (see /proc/PID/task/TID/comm).
     let spawned = std::thread::Builder::new()
-        .name("guest-thread".into())
         .stack_size(4 << 20)
         .spawn(move || {
             let tid = gettid();

@@ -22,10 +22,15 @@
  *     exits 0); munmap(0, 2^47), munmap(0, 2^48) and mprotect(text, 2^47 -
  *     text, PROT_NONE) must kill the child by SIGSEGV on its next instruction
  *     fetch, as on a real kernel.
+ * and system calls that ferrite carries out itself (uname, rt_sigaction,
+ * rt_sigprocmask, openat, newfstatat, execve) with a pointer into the range: each
+ * must fail with EFAULT, as the kernel's copy_to_user/copy_from_user would.
  * Loads from ferrite's memory are only reported ("note:"): guest addresses are
  * host addresses, so a plain load reaches ferrite's memory by design.
  */
 #include "probe.h"
+#include <fcntl.h>
+#include <sys/syscall.h>
 
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -198,6 +203,26 @@ int main(void) {
             snprintf(n2, sizeof n2, "munmap %s", name);
             if (munmap((void *)s, len) == 0) n_pass++;
             else fail(n2, "got %s, want 0 (unmapping a hole succeeds)", strerror(errno));
+            /* System calls ferrite carries out itself, with a pointer into its memory:
+             * the kernel's copy_to_user/copy_from_user would fail with EFAULT. */
+#define EXPECT_EFAULT(what, call)                                                               \
+    do {                                                                                        \
+        errno = 0;                                                                              \
+        long r_ = (call);                                                                       \
+        int e_ = errno;                                                                         \
+        snprintf(n2, sizeof n2, "%s into %s", what, name);                                     \
+        if (r_ == -1 && e_ == EFAULT) n_pass++;                                                 \
+        else fail(n2, "got %ld (%s), want EFAULT", r_, r_ == -1 ? strerror(e_) : "success");   \
+    } while (0)
+            EXPECT_EFAULT("uname(p)", syscall(SYS_uname, s));
+            EXPECT_EFAULT("rt_sigaction(SIGUSR1, NULL, p)", syscall(SYS_rt_sigaction, SIGUSR1, 0, s, 8));
+            EXPECT_EFAULT("rt_sigaction(SIGUSR1, p, NULL)", syscall(SYS_rt_sigaction, SIGUSR1, s, 0, 8));
+            EXPECT_EFAULT("rt_sigprocmask(SIG_BLOCK, NULL, p)", syscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, s, 8));
+            EXPECT_EFAULT("rt_sigprocmask(SIG_BLOCK, p, NULL)", syscall(SYS_rt_sigprocmask, SIG_BLOCK, s, 0, 8));
+            EXPECT_EFAULT("openat(AT_FDCWD, p)", syscall(SYS_openat, AT_FDCWD, s, O_RDONLY, 0));
+            EXPECT_EFAULT("newfstatat(AT_FDCWD, \".\", p)", syscall(SYS_newfstatat, AT_FDCWD, ".", s, 0));
+            EXPECT_EFAULT("execve(p, NULL, NULL)", syscall(SYS_execve, s, 0, 0));
+            errno = 0;
             snprintf(n2, sizeof n2, "alive-after %s", name);
             if (work(0) == expect) n_pass++;
             else fail(n2, "checksum changed");

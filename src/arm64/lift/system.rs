@@ -335,8 +335,15 @@ fn id_reg(l: &Lifter, reg: u32) -> Option<u64> {
             }
         }
         ID_AA64MMFR0_EL1 => 0,
-        // The rest of the ID space (op0=3, op1=0, CRn=0) reads as zero, as Linux does.
-        r if r >> 7 == sr(3, 0, 0, 0, 0) >> 7 => 0,
+        // Linux emulates EL0 reads of the ID space op0=3, op1=0, CRn=0 only for CRm = 0
+        // (MIDR, MPIDR, REVIDR above; anything else there is SIGILL) and CRm = 2..=7. In
+        // CRm = 4..=7 (ID_AA64*) a register it does not track reads as zero. CRm = 2 and 3
+        // hold AArch32 ID registers (ID_ISAR*, ID_MMFR4/5, MVFR*, ID_PFR2, ID_DFR1): they
+        // are sanitised from the boot CPU only when EL0 has AArch32, which ours has not
+        // (ID_AA64PFR0_EL1.EL0 = 1), so every field a process can see reads as zero. CRm =
+        // 1 (ID_PFR0/1, ID_DFR0, ID_AFR0, ID_MMFR0-3) and CRm >= 8 are not emulated: the
+        // MRS is undefined at EL0 (SIGILL).
+        r if r >> 7 == sr(3, 0, 0, 0, 0) >> 7 && (2..=7).contains(&((r >> 3) & 15)) => 0,
         _ => return None,
     })
 }

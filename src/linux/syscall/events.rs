@@ -66,9 +66,12 @@ pub fn epoll_ctl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
 
 /// The kernel's EP_MAX_EVENTS for the guest's 16-byte events.
 const EP_MAX_EVENTS: i64 = i32::MAX as i64 / 16;
-/// Events taken per call: returning fewer than are ready is always valid (the rest stay
-/// ready for the next call), and bounds the buffer.
-const BATCH: usize = 1024;
+/// The most events taken per call. Programs expect every ready event, up to
+/// `maxevents`, from one call (CPython's test_selectors waits on 10,000 descriptors and
+/// counts them), so the host buffer is as large as the guest's up to this bound (12 MiB
+/// of host events); beyond it, returning fewer than are ready is still valid (the rest
+/// stay ready for the next call).
+const BATCH: usize = 1 << 20;
 /// A kernel address: the host's `access_ok` refuses it (EFAULT) at the point where the
 /// arm64 kernel checks the guest's buffer.
 const BAD_POINTER: u64 = u64::MAX - 4095;

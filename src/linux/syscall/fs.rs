@@ -132,8 +132,25 @@ impl HostPath {
     }
 }
 
-fn read_path(addr: u64) -> Option<CString> {
-    guest::read_cstr(addr, libc::PATH_MAX as usize).ok()
+fn read_path(addr: u64) -> Result<CString, i64> {
+    guest::read_cstr(addr, libc::PATH_MAX as usize)
+}
+
+/// An address in no process's reach (the top of the x86-64 kernel half): the host fails
+/// any access to it with EFAULT.
+const NO_ACCESS: u64 = 0xffff_ffff_ffff_f000;
+
+/// A path that [`read_path`] could not read (`err`), for the host call: the guest
+/// pointer itself, so that the host answers (and checks its other arguments first) as a
+/// kernel would, unless the guest may not read it: then an address the host also cannot
+/// read, so that the host never reads ferrite's memory for the guest and still gives
+/// EFAULT where the kernel does.
+fn unread(addr: u64, err: i64) -> HostPath {
+    HostPath::Guest(if err == guest::EFAULT {
+        NO_ACCESS
+    } else {
+        addr
+    })
 }
 
 /// The guest program's path, if `raw` names `/proc/self/exe` or `/proc/<pid>/exe`.
@@ -146,8 +163,8 @@ fn self_exe(ctx: &SyscallCtx, raw: &CString) -> Option<CString> {
 /// follows the last link (`follow`); otherwise the `-L` prefix applies.
 fn lookup(ctx: &SyscallCtx, addr: u64, follow: bool) -> HostPath {
     match read_path(addr) {
-        Some(raw) => HostPath::Host(lookup_read(ctx, raw, follow)),
-        None => HostPath::Guest(addr),
+        Ok(raw) => HostPath::Host(lookup_read(ctx, raw, follow)),
+        Err(e) => unread(addr, e),
     }
 }
 
@@ -195,8 +212,9 @@ enum OpenPath {
 }
 
 fn open_path(ctx: &SyscallCtx, addr: u64, flags: u64, follow: bool, procfs: bool) -> OpenPath {
-    let Some(raw) = read_path(addr) else {
-        return OpenPath::Path(HostPath::Guest(addr));
+    let raw = match read_path(addr) {
+        Ok(raw) => raw,
+        Err(e) => return OpenPath::Path(unread(addr, e)),
     };
     if procfs {
         if let Some(r) = open_procfs(ctx, &raw, flags) {
@@ -267,7 +285,10 @@ pub fn openat2(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     // only when symlinks and magic links are allowed (qemu answers ELOOP otherwise; the
     // host's own magic link gives the same).
     let path = if how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0 {
-        HostPath::Guest(a[1])
+        match read_path(a[1]) {
+            Ok(raw) => HostPath::Host(raw),
+            Err(e) => unread(a[1], e),
+        }
     } else {
         let follow = how.flags & arm64::O_NOFOLLOW == 0
             && how.resolve & (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS) == 0;
@@ -410,8 +431,12 @@ pub fn readlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     if a[3] as i32 <= 0 {
         return EINVAL;
     }
-    let Some(raw) = read_path(a[1]) else {
-        return sys(Sysno::readlinkat, a);
+    let raw = match read_path(a[1]) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let path = unread(a[1], e);
+            return sys(Sysno::readlinkat, [a[0], path.ptr(), a[2], a[3], 0, 0]);
+        }
     };
     if let Some(exe) = self_exe(ctx, &raw) {
         // Truncated to the buffer, not NUL-terminated, as readlink(2) does.
@@ -579,6 +604,11 @@ pub fn ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     }
     if let Some(r) = super::uffd::check_ioctl(ctx.process, a[0], a[1], a[2]) {
         return r;
+    }
+    if a[1] as u32 as u64 == crate::linux::procfs::PROCMAP_QUERY
+        && crate::linux::procfs::is_maps_fd(a[0])
+    {
+        return crate::linux::procfs::procmap_query(ctx.process, a[2]);
     }
     // The terminal (TCGETS/TCSETS*/TCGETS2, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP,
     // TIOCSCTTY, TIOCGPTN…), FIO* (FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC) and

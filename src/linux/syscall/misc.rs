@@ -86,7 +86,11 @@ pub fn prctl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
             libc::PR_SET_NO_NEW_PRIVS,
             libc::PR_GET_NO_NEW_PRIVS,
             libc::PR_CAPBSET_READ,
+            // Capability state is per (host) thread, which is the guest thread; the
+            // kernel's own checks give EPERM to an unprivileged caller.
+            libc::PR_CAPBSET_DROP,
             libc::PR_GET_SECUREBITS,
+            libc::PR_SET_SECUREBITS,
             libc::PR_SET_THP_DISABLE,
             libc::PR_GET_THP_DISABLE,
             libc::PR_CAP_AMBIENT,

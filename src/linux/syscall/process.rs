@@ -197,6 +197,47 @@ fn exec_host(p: &Process, path: &CString, argv: &[CString], envp: &[CString]) ->
     )
 }
 
+/// The host path of `rel` (a relative path, or empty for AT_EMPTY_PATH) looked up from
+/// `dirfd`, through /proc/self/fd, with the errors the kernel's lookup gives for the
+/// descriptor: EBADF when it is not open, ENOTDIR when a non-empty path starts from a
+/// descriptor that is not a directory. `None`: the path is the host's as it stands
+/// (relative to the current directory).
+fn relative_to(dirfd: i32, rel: &[u8]) -> Result<Option<CString>, i64> {
+    if dirfd == libc::AT_FDCWD {
+        // AT_EMPTY_PATH with AT_FDCWD names the current directory itself.
+        return Ok(rel.is_empty().then(|| cstr(b".").expect("literal")));
+    }
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `struct stat` into `st`; a bad descriptor gives -1.
+    if unsafe { libc::fstat(dirfd, st.as_mut_ptr()) } != 0 {
+        return Err(super::from_libc(-1));
+    }
+    // SAFETY: fstat succeeded, so `st` is initialised.
+    let st = unsafe { st.assume_init() };
+    if !rel.is_empty() && st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(-(libc::ENOTDIR as i64));
+    }
+    // The descriptor's own path when it still names the same file: a close-on-exec
+    // descriptor (Python opens every file so) is gone by the time the re-executed
+    // ferrite opens the program, so /proc/self/fd/N would not be found.
+    let link = format!("/proc/self/fd/{dirfd}");
+    let same_file = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.dev() == st.st_dev && m.ino() == st.st_ino
+        })
+    };
+    let mut b = match std::fs::read_link(&link) {
+        Ok(p) if p.is_absolute() && same_file(&p) => p.into_os_string().into_encoded_bytes(),
+        _ => link.into_bytes(),
+    };
+    if !rel.is_empty() {
+        b.push(b'/');
+        b.extend_from_slice(rel);
+    }
+    cstr(&b).map(Some)
+}
+
 pub fn execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     do_execve(ctx, libc::AT_FDCWD as u64, a[0], a[1], a[2], 0)
 }
@@ -210,6 +251,12 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
         Ok(p) => p,
         Err(e) => return e,
     };
+    let empty_path = flags & libc::AT_EMPTY_PATH as u64 != 0;
+    // The kernel's order: the path name (an empty one needs AT_EMPTY_PATH), argv and envp,
+    // then the flags, then the descriptor and the lookup.
+    if raw.as_bytes().is_empty() && !empty_path {
+        return -(libc::ENOENT as i64);
+    }
     let argv = match guest::read_cstr_array(argv) {
         Ok(v) => v,
         Err(e) => return e,
@@ -218,6 +265,9 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
         Ok(v) => v,
         Err(e) => return e,
     };
+    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64 != 0 {
+        return -(libc::EINVAL as i64);
+    }
     let p = ctx.process;
     // /proc/self/exe is the guest program.
     let raw = match p.magic_link(dirfd as i32, &raw) {
@@ -225,17 +275,12 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
         None => raw,
     };
     let mut host = p.host_path(raw.clone());
-    if dirfd as i32 != libc::AT_FDCWD && !raw.as_bytes().starts_with(b"/") {
-        // Relative to a directory descriptor: resolve through /proc/self/fd.
-        let mut b = format!("/proc/self/fd/{}/", dirfd as i32).into_bytes();
-        b.extend_from_slice(raw.as_bytes());
-        host = match cstr(&b) {
-            Ok(c) => c,
+    if !raw.as_bytes().starts_with(b"/") {
+        match relative_to(dirfd as i32, raw.as_bytes()) {
+            Ok(Some(h)) => host = h,
+            Ok(None) => {}
             Err(e) => return e,
-        };
-    }
-    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64 != 0 {
-        return -(libc::EINVAL as i64);
+        }
     }
     if p.options.binfmt.is_some() && p.options.prefix.is_none() {
         // Started by binfmt_misc: its entry brings arm64 programs and scripts back to
