@@ -241,3 +241,65 @@ fn undefined_instruction_kills_with_sigill_and_is_reported() {
 fn libc_sigill() -> i32 {
     4
 }
+
+/// Errors from the host name the problem as the C library does, without Rust's
+/// " (os error N)" suffix.
+#[test]
+fn host_errors_read_like_the_c_library() {
+    let d = tmpdir();
+    let out = ferrite()
+        .arg("./no-such-program")
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ferrite-aarch64: ./no-such-program: No such file or directory\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = ferrite().arg(&d).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("ferrite-aarch64: {}: Is a directory\n", d.display())
+    );
+    let out = ferrite()
+        .args(["-D", "/nonexistent-dir/log", "prog"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ferrite-aarch64: cannot open log file /nonexistent-dir/log: No such file or directory\n"
+    );
+    for args in [
+        vec!["/nonexistent/prog"],
+        vec!["-L", "/nonexistent", "/bin"],
+    ] {
+        let out = ferrite().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("os error"), "{args:?}: {err}");
+    }
+}
+
+/// The README sections that `-h` refers to exist.
+#[test]
+fn help_refers_to_existing_readme_sections() {
+    let out = ferrite().arg("-h").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let headings: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
+        .collect();
+    let mut refs = 0;
+    for (i, _) in help.match_indices("README.md, \"") {
+        let rest = &help[i + "README.md, \"".len()..];
+        let name = &rest[..rest.find('"').expect("closing quote")];
+        assert!(
+            headings.contains(&name),
+            "-h refers to README section {name:?}, which does not exist (sections: {headings:?})"
+        );
+        refs += 1;
+    }
+    assert!(refs > 0, "-h no longer refers to the README: {help}");
+}

@@ -22,6 +22,19 @@ use crate::log;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// An I/O error as a user should read it: the system's text ("No such file or
+/// directory"), without the " (os error 2)" that Rust's `Display` appends.
+pub(crate) fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match e.raw_os_error() {
+        Some(n) => s
+            .strip_suffix(&format!(" (os error {n})"))
+            .map(str::to_string)
+            .unwrap_or(s),
+        None => s,
+    }
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
@@ -353,7 +366,8 @@ pub fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<
 fn finish(st: State, program: String, args: Vec<OsString>) -> Result<Command, CliError> {
     log::enable(st.log_items);
     if let Some(f) = &st.log_file {
-        log::set_file(f).map_err(|e| CliError(format!("cannot open log file {f}: {e}")))?;
+        log::set_file(f)
+            .map_err(|e| CliError(format!("cannot open log file {f}: {}", io_text(&e))))?;
     }
     Ok(Command::Run {
         options: st.options,

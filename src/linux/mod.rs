@@ -274,7 +274,7 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     let exec_fd = options.binfmt.and_then(|b| b.exec_fd);
     let exe_path = std::fs::canonicalize(&host_path)
         .or_else(|e| exec_fd.map(|_| host_path.clone()).ok_or(e))
-        .map_err(|e| StartError(format!("{program}: {e}")))?;
+        .map_err(|e| StartError(format!("{program}: {}", cli::io_text(&e))))?;
     let mut argv: Vec<CString> = args
         .iter()
         .map(|a| {
