@@ -303,3 +303,76 @@ fn help_refers_to_existing_readme_sections() {
     }
     assert!(refs > 0, "-h no longer refers to the README: {help}");
 }
+
+/// `-B`/`-R` (guest_base, reserved_va): ferrite runs guests at guest_base 0 with no
+/// reserved range, so only 0 is accepted; anything else is a clear one-line error.
+/// Bad `-seed` and `-r` values are refused the same way.
+#[test]
+fn guest_base_reserved_va_seed_and_release_values() {
+    let d = tmpdir();
+    let p = write_exec(&d, "exit7", &elf(183, &exit_code(7), None));
+    for args in [
+        vec!["-B", "0"],
+        vec!["-B", "0x0"],
+        vec!["-R", "0"],
+        vec!["-seed", "18446744073709551615"],
+        vec!["-r", "6.1.0"],
+        vec!["-one-insn-per-tb"],
+        vec!["-singlestep"],
+    ] {
+        let out = ferrite().args(&args).arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(7), "{args:?}: {out:?}");
+    }
+    check_one_line_error(
+        &ferrite().args(["-B", "0x10000"]).arg(&p).output().unwrap(),
+        "-B 0x10000: ferrite runs the guest at guest_base 0",
+    );
+    check_one_line_error(
+        &ferrite()
+            .env("QEMU_GUEST_BASE", "4096")
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "only -B 0 is accepted",
+    );
+    check_one_line_error(
+        &ferrite().args(["-B", "nope"]).arg(&p).output().unwrap(),
+        "invalid -B address 'nope'",
+    );
+    check_one_line_error(
+        &ferrite().args(["-R", "1G"]).arg(&p).output().unwrap(),
+        "-R 1G: ferrite does not reserve a guest address space",
+    );
+    check_one_line_error(
+        &ferrite()
+            .env("QEMU_RESERVED_VA", "0x1000")
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "-R 0x1000: ferrite does not reserve a guest address space",
+    );
+    check_one_line_error(
+        &ferrite().args(["-R", "lots"]).arg(&p).output().unwrap(),
+        "invalid -R size 'lots'",
+    );
+    check_one_line_error(
+        &ferrite().args(["-seed", "x1"]).arg(&p).output().unwrap(),
+        "invalid -seed 'x1'",
+    );
+    check_one_line_error(
+        &ferrite()
+            .args(["-seed", "18446744073709551616"])
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "invalid -seed",
+    );
+    check_one_line_error(
+        &ferrite()
+            .args(["-r", &"9".repeat(65)])
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "longer than the 64 bytes uname can report",
+    );
+}

@@ -484,11 +484,8 @@ pub fn load(params: &LoadParams, mm: &mut MemoryMap) -> Result<Loaded, LoadError
     let execfn = w.push_str(params.exec_path.as_bytes());
     let platform = w.push_str(b"aarch64");
     let mut random = [0u8; 16];
-    // SAFETY: `random` is a valid 16-byte buffer.
-    let got = unsafe { libc::getrandom(random.as_mut_ptr() as *mut libc::c_void, 16, 0) };
-    if got != 16 {
-        return err("cannot read random bytes for AT_RANDOM");
-    }
+    super::random::fill(&mut random)
+        .map_err(|e| LoadError(format!("cannot read random bytes for AT_RANDOM: {e}")))?;
     let random_at = w.push_bytes(&random);
     let env_ptrs: Vec<u64> = params
         .envp

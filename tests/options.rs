@@ -1,0 +1,185 @@
+//! The qemu-aarch64 options that change what the guest sees or how it is translated:
+//! `-r` (uname release), `-seed` (deterministic AT_RANDOM and getrandom),
+//! `-one-insn-per-tb`/`-singlestep`, and their `FERRITE_*`/`QEMU_*` variables. The guest
+//! is `tests/options/probe.c`, built static for arm64 here. Errors for bad values and
+//! the `-B`/`-R` answers are in `tests/bad_input.rs`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const FERRITE: &str = env!("CARGO_BIN_EXE_ferrite-aarch64");
+
+/// The arm64 probe, or `None` after a loud skip when the cross compiler is missing.
+fn probe() -> Option<&'static Path> {
+    static P: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let r = P.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/options/probe.c");
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("options-probe");
+        let o = Command::new("aarch64-linux-gnu-gcc")
+            .args(["-O2", "-static", "-Wall", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .output()
+            .map_err(|e| format!("aarch64-linux-gnu-gcc: {e} (scripts/setup installs it)"))?;
+        if !o.status.success() {
+            panic!(
+                "cannot build {}:\n{}",
+                src.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Ok(out)
+    });
+    match r {
+        Ok(p) => Some(p.as_path()),
+        Err(why) => {
+            common::debs::skip("options", why);
+            None
+        }
+    }
+}
+
+/// ferrite with `args`, then the probe with `mode`; a clean environment plus `env`.
+fn run(args: &[&str], env: &[(&str, &str)], mode: &str) -> Output {
+    let mut c = Command::new(FERRITE);
+    c.args(args)
+        .arg(probe().unwrap())
+        .arg(mode)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().expect("run ferrite");
+    assert!(
+        o.status.success(),
+        "ferrite {args:?} probe {mode} (env {env:?}) failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in {out}"))
+}
+
+#[test]
+fn uname_release() {
+    if probe().is_none() {
+        return;
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let out = stdout(&run(&[], &[], "uname"));
+    assert_eq!(out, format!("release={}\nmachine=aarch64\n", host.trim()));
+    let out = stdout(&run(&["-r", "9.9.9-ferrite"], &[], "uname"));
+    assert_eq!(out, "release=9.9.9-ferrite\nmachine=aarch64\n");
+    let long = "x".repeat(64);
+    let out = stdout(&run(&["-r", &long], &[], "uname"));
+    assert_eq!(out, format!("release={long}\nmachine=aarch64\n"));
+    for var in ["FERRITE_UNAME", "QEMU_UNAME"] {
+        let out = stdout(&run(&[], &[(var, "1.2.3")], "uname"));
+        assert_eq!(out, "release=1.2.3\nmachine=aarch64\n", "{var}");
+    }
+    // An exec'd arm64 program runs under ferrite with the same options.
+    let out = stdout(&run(&["-r", "7.7.7"], &[], "exec-uname"));
+    assert_eq!(out, "release=7.7.7\nmachine=aarch64\n");
+    // The command line wins over the environment.
+    let out = stdout(&run(&["-r", "4.5.6"], &[("QEMU_UNAME", "1.2.3")], "uname"));
+    assert!(out.starts_with("release=4.5.6\n"), "{out}");
+}
+
+#[test]
+fn seed_makes_randomness_repeatable() {
+    if probe().is_none() {
+        return;
+    }
+    let a = stdout(&run(&["-seed", "42"], &[], "random"));
+    let b = stdout(&run(&["-seed", "42"], &[], "random"));
+    assert_eq!(a, b, "the same seed must give the same bytes");
+    assert_eq!(b, stdout(&run(&["-seed", "0x2a"], &[], "random")));
+    for var in ["FERRITE_RAND_SEED", "QEMU_RAND_SEED"] {
+        assert_eq!(a, stdout(&run(&[], &[(var, "42")], "random")), "{var}");
+    }
+    let c = stdout(&run(&["-seed", "43"], &[], "random"));
+    for what in ["at_random", "bytes", "getrandom 100000"] {
+        assert_ne!(line(&a, what), line(&c, what), "seeds 42 and 43: {what}");
+    }
+    // Without a seed the host's randomness: two runs differ.
+    let u1 = stdout(&run(&[], &[], "random"));
+    let u2 = stdout(&run(&[], &[], "random"));
+    assert_ne!(line(&u1, "at_random"), line(&u2, "at_random"));
+    assert_ne!(line(&u1, "bytes"), line(&u2, "bytes"));
+    // The kernel's answers stay the same with a seed: counts, EINVAL, EFAULT.
+    for what in [
+        "getrandom 40:",
+        "RANDOM|INSECURE:",
+        "unknown flag:",
+        "bad buffer:",
+    ] {
+        assert_eq!(line(&a, what), line(&u1, what), "{what}");
+    }
+    assert!(line(&a, "getrandom 100000:").starts_with("getrandom 100000: 100000 "));
+    // AT_RANDOM and getrandom are different bytes of the one stream.
+    let at = line(&a, "at_random ").trim_start_matches("at_random ");
+    assert!(!line(&a, "bytes ").contains(at), "{a}");
+}
+
+/// Each `IN:` block of a `-d in_asm` log.
+fn blocks(log: &str) -> Vec<Vec<&str>> {
+    let mut v: Vec<Vec<&str>> = Vec::new();
+    for l in log.lines() {
+        if l.starts_with("IN:") {
+            v.push(Vec::new());
+        } else if let Some(b) = v.last_mut() {
+            if l.starts_with("0x") {
+                b.push(l);
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn one_instruction_per_block() {
+    if probe().is_none() {
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let normal_log = dir.join("options-normal.log");
+    let normal = run(
+        &["-d", "in_asm", "-D", normal_log.to_str().unwrap()],
+        &[],
+        "work",
+    );
+    let normal_log = std::fs::read_to_string(&normal_log).unwrap();
+    let longest = blocks(&normal_log).iter().map(Vec::len).max().unwrap_or(0);
+    assert!(longest > 1, "normal blocks hold several instructions");
+    for (args, env) in [
+        (vec!["-one-insn-per-tb"], vec![]),
+        (vec!["-singlestep"], vec![]),
+        (vec![], vec![("FERRITE_ONE_INSN_PER_TB", "1")]),
+        (vec![], vec![("QEMU_SINGLESTEP", "1")]),
+    ] {
+        let log = dir.join("options-one.log");
+        let mut a = args.clone();
+        a.extend(["-d", "in_asm", "-D", log.to_str().unwrap()]);
+        let o = run(&a, &env, "work");
+        assert_eq!(stdout(&o), stdout(&normal), "{args:?} {env:?}");
+        let log = std::fs::read_to_string(&log).unwrap();
+        let b = blocks(&log);
+        assert!(b.len() > 100, "{args:?} {env:?}: {} blocks", b.len());
+        assert!(
+            b.iter().all(|b| b.len() == 1),
+            "{args:?} {env:?}: a block with several instructions"
+        );
+    }
+}
