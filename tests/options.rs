@@ -183,3 +183,74 @@ fn one_instruction_per_block() {
         );
     }
 }
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// `-jitdump` writes perf's jitdump file: a header, then one code-load record per
+/// translated block with its name and host code; the blocks are those `-perfmap` lists.
+#[test]
+fn jitdump_records_every_block() {
+    if probe().is_none() {
+        return;
+    }
+    let mut c = Command::new(FERRITE);
+    c.args(["-jitdump", "-perfmap"])
+        .arg(probe().unwrap())
+        .arg("work")
+        .env_clear();
+    let child = c.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let dump_path = format!("/tmp/jit-{pid}.dump");
+    let map_path = format!("/tmp/perf-{pid}.map");
+    let dump = std::fs::read(&dump_path).expect("the jitdump file");
+    let map = std::fs::read_to_string(&map_path).expect("the perf map");
+    let _ = std::fs::remove_file(&dump_path);
+    let _ = std::fs::remove_file(&map_path);
+
+    assert_eq!(u32_at(&dump, 0), 0x4a69_5444, "magic");
+    assert_eq!(u32_at(&dump, 4), 1, "version");
+    assert_eq!(u32_at(&dump, 8), 40, "header size");
+    assert_eq!(u32_at(&dump, 12), 62, "EM_X86_64");
+    assert_eq!(u32_at(&dump, 20), pid, "pid");
+    let mut at = 40;
+    let mut records = Vec::new();
+    let mut last_time = 0;
+    while at < dump.len() {
+        let (id, size, time) = (
+            u32_at(&dump, at),
+            u32_at(&dump, at + 4) as usize,
+            u64_at(&dump, at + 8),
+        );
+        assert_eq!(id, 0, "JIT_CODE_LOAD");
+        assert!(time >= last_time, "timestamps go forward");
+        last_time = time;
+        let body = &dump[at + 16..at + size];
+        assert_eq!(u32_at(body, 0), pid);
+        let (vma, addr, len, index) = (
+            u64_at(body, 8),
+            u64_at(body, 16),
+            u64_at(body, 24) as usize,
+            u64_at(body, 32),
+        );
+        assert_eq!(vma, addr);
+        assert_eq!(index, records.len() as u64, "code indexes count up");
+        let name_end = 40 + body[40..].iter().position(|&b| b == 0).unwrap();
+        let name = std::str::from_utf8(&body[40..name_end]).unwrap().to_string();
+        assert_eq!(body.len() - name_end - 1, len, "code bytes follow the name");
+        assert!(len > 0);
+        records.push(format!("{addr:x} {len:x} {name}"));
+        at += size;
+    }
+    assert_eq!(at, dump.len(), "no truncated record");
+    let listed: Vec<&str> = map.lines().collect();
+    assert!(listed.len() > 100, "{} blocks", listed.len());
+    assert_eq!(records, listed, "jitdump and perf map disagree");
+}

@@ -432,6 +432,9 @@ impl Engine {
         if log::enabled(Item::PerfMap) {
             log::perfmap(host, compiled.code.len(), pc, guest_insns as usize);
         }
+        if log::enabled(Item::JitDump) {
+            log::jitdump(host, compiled.code.len(), pc, guest_insns as usize);
+        }
         let info = Arc::new(BlockInfo {
             guest_pc: pc,
             guest_len: ir.guest_len,

@@ -164,6 +164,12 @@ const OPTS: &[Opt] = &[
         help: "write /tmp/perf-PID.map (translated blocks by guest address, for perf)",
     },
     Opt {
+        names: &["jitdump"],
+        env: "JITDUMP",
+        arg: None,
+        help: "write /tmp/jit-PID.dump (translated blocks with their code, for perf inject)",
+    },
+    Opt {
         names: &["version"],
         env: "VERSION",
         arg: None,
@@ -330,6 +336,7 @@ fn apply(st: &mut State, name: &str, val: Option<String>) -> Result<Option<Comma
         },
         "one-insn-per-tb" | "singlestep" => st.options.one_insn_per_tb = true,
         "perfmap" => st.log_items |= log::Item::PerfMap as u32,
+        "jitdump" => st.log_items |= log::Item::JitDump as u32,
         _ => unreachable!("option table and apply() disagree"),
     }
     Ok(None)
