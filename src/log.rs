@@ -173,6 +173,20 @@ pub fn write(msg: &str) {
     }
 }
 
+/// Write the first part of a line (no newline added): `-strace` prints a call when it
+/// starts and its result when it returns.
+pub fn write_part(msg: &str) {
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    match sink.as_mut() {
+        Some(f) => {
+            let _ = f.write_all(msg.as_bytes());
+        }
+        None => {
+            let _ = std::io::stderr().write_all(msg.as_bytes());
+        }
+    }
+}
+
 /// `log!(Item::X, "fmt", args…)`: format and write only when the item is enabled.
 #[macro_export]
 macro_rules! log {

@@ -243,7 +243,9 @@ fn jitdump_records_every_block() {
         assert_eq!(vma, addr);
         assert_eq!(index, records.len() as u64, "code indexes count up");
         let name_end = 40 + body[40..].iter().position(|&b| b == 0).unwrap();
-        let name = std::str::from_utf8(&body[40..name_end]).unwrap().to_string();
+        let name = std::str::from_utf8(&body[40..name_end])
+            .unwrap()
+            .to_string();
         assert_eq!(body.len() - name_end - 1, len, "code bytes follow the name");
         assert!(len > 0);
         records.push(format!("{addr:x} {len:x} {name}"));
@@ -253,4 +255,93 @@ fn jitdump_records_every_block() {
     let listed: Vec<&str> = map.lines().collect();
     assert!(listed.len() > 100, "{} blocks", listed.len());
     assert_eq!(records, listed, "jitdump and perf map disagree");
+}
+
+extern "C" {
+    fn getuid() -> u32;
+}
+
+/// `PID` for the process id, `0xADDR` for every hexadecimal number (addresses differ
+/// from run to run).
+fn normalise(text: &str, pid: u32) -> String {
+    let text = text.replace(&pid.to_string(), "PID");
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("0x") {
+        out.push_str(&rest[..i]);
+        let hex = rest[i + 2..]
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len() - i - 2);
+        out.push_str(if hex > 0 { "0xADDR" } else { "0x" });
+        rest = &rest[i + 2 + hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `-strace` prints qemu-aarch64's lines: the expected text below is what
+/// qemu-aarch64 7.2 prints for the same program (addresses and the pid normalised). Only
+/// the line of rt_sigreturn differs (qemu shows its internal return code there), so it
+/// is left out.
+#[test]
+fn strace_prints_qemus_lines() {
+    if probe().is_none() {
+        return;
+    }
+    let run_strace = |mode: &str| {
+        let child = Command::new(FERRITE)
+            .arg("-strace")
+            .arg(probe().unwrap())
+            .arg(mode)
+            .env_clear()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let o = child.wait_with_output().unwrap();
+        (pid, o)
+    };
+    let (pid, o) = run_strace("strace");
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(stdout(&o), "hi\n");
+    let log = String::from_utf8_lossy(&o.stderr);
+    let start = log
+        .find(&format!("{pid} openat(AT_FDCWD,\"/nonexistent/x\""))
+        .unwrap_or_else(|| panic!("no openat line: {log}"));
+    let got: Vec<String> = normalise(&log[start..], pid)
+        .lines()
+        .filter(|l| !l.starts_with("PID rt_sigreturn("))
+        .map(String::from)
+        .collect();
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { getuid() };
+    let want = format!(
+        "\
+PID openat(AT_FDCWD,\"/nonexistent/x\",O_RDONLY|O_CLOEXEC) = -1 errno=2 (No such file or directory)
+PID openat(-100,\"/nonexistent/y\",O_WRONLY|O_APPEND|O_CREAT|O_TRUNC,0644) = -1 errno=2 (No such file or directory)
+PID close(-1) = -1 errno=9 (Bad file descriptor)
+PID faccessat(AT_FDCWD,\"/\",F_OK,0) = 0
+PID mmap(NULL,4096,PROT_READ|PROT_WRITE,MAP_PRIVATE|MAP_ANONYMOUS,-1,0) = 0xADDR
+PID munmap(0xADDR,4096) = 0
+PID mprotect(NULL,0,PROT_NONE) = 0
+PID rt_sigaction(SIGUSR1,0xADDR,NULL) = 0
+PID getpid() = PID
+PID kill(PID,SIGUSR1) = 0
+--- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid=PID, si_uid={uid}}} ---
+PID write(1,0xADDR,3) = 3
+PID exit_group(3)"
+    );
+    assert_eq!(got.join("\n"), want, "full log:\n{log}");
+
+    let (pid, o) = run_strace("segv");
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        log.contains(
+            "\n--- SIGSEGV {si_signo=SIGSEGV, si_code=1, si_addr=0x0000000000000008} ---\n"
+        ),
+        "{log}"
+    );
+    // Earlier calls of the C library's start-up, in the same form.
+    assert!(log.contains(&format!("{pid} brk(NULL) = 0x")), "{log}");
 }

@@ -924,6 +924,11 @@ fn deliver(process: &Process, cpu: &mut Cpu, t: &ThreadSignals, p: Pending) {
     }
     let act = process.sigaction(sig, None);
     let blocked = t.mask.get() & bit(sig) != 0;
+    // -strace: the signal is taken now (an asynchronous one blocked meanwhile goes
+    // back to its queue instead).
+    if crate::log::enabled(crate::log::Item::Strace) && (sync || !blocked) {
+        super::syscall::strace::signal(&info);
+    }
     if sync {
         if let Some((addr, esr)) = fault {
             t.fault_address.set(addr);

@@ -5,6 +5,8 @@
  *   probe random    AT_RANDOM's 16 bytes, getrandom output (small, large, after a
  *                   fork in parent and child), and getrandom's flag checks
  *   probe work      a little computation with branches, loads and calls
+ *   probe strace    system calls with fixed arguments, for -strace's format; exits 3
+ *   probe segv      a store to address 8 (SIGSEGV)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,7 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +38,8 @@ static uint64_t fnv(const unsigned char *p, size_t n)
         h = (h ^ p[i]) * 0x100000001b3ull;
     return h;
 }
+
+static void on_signal(int sig) { (void)sig; }
 
 static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 
@@ -87,6 +95,29 @@ int main(int argc, char **argv)
         printf("fnv=%016llx fib=%d\n", (unsigned long long)fnv(buf, sizeof buf), fib(20));
         return 0;
     }
-    fprintf(stderr, "usage: probe uname|random|work\n");
+    if (!strcmp(mode, "strace")) {
+        /* raw calls, so the argument registers are exactly these */
+        syscall(SYS_openat, (long)AT_FDCWD, "/nonexistent/x", O_RDONLY | O_CLOEXEC);
+        syscall(SYS_openat, (unsigned)AT_FDCWD, "/nonexistent/y",
+                O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+        syscall(SYS_close, -1);
+        syscall(SYS_faccessat, (long)AT_FDCWD, "/", F_OK, 0);
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        syscall(SYS_munmap, p, 4096);
+        syscall(SYS_mprotect, 0, 0, PROT_NONE);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGUSR1, &sa, NULL);
+        syscall(SYS_kill, getpid(), SIGUSR1);
+        syscall(SYS_write, 1, "hi\n", 3);
+        syscall(SYS_exit_group, 3);
+    }
+    if (!strcmp(mode, "segv")) {
+        volatile int *volatile bad = (int *)8;
+        *bad = 1;
+        return 0;
+    }
+    fprintf(stderr, "usage: probe uname|random|work|strace|segv\n");
     return 2;
 }
