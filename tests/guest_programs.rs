@@ -1059,31 +1059,36 @@ fn binfmt_entries() -> Vec<BinfmtEntry> {
         if name == "status" || name == "register" {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(e.path()) else {
-            continue;
-        };
-        if !text.starts_with("enabled") {
-            continue;
+        if let Some(entry) = std::fs::read_to_string(e.path())
+            .ok()
+            .and_then(|text| parse_binfmt_entry(&name, &text))
+        {
+            v.push(entry);
         }
-        let field = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(k).map(|r| r.trim().to_string()))
-        };
-        let (Some(interp), Some(magic)) = (field("interpreter "), field("magic ")) else {
-            continue;
-        };
-        let Some(magic) = unhex(&magic) else { continue };
-        let mask = field("mask ").and_then(|m| unhex(&m)).unwrap_or_default();
-        let offset = field("offset ").and_then(|o| o.parse().ok()).unwrap_or(0);
-        v.push(BinfmtEntry {
-            name,
-            interpreter: PathBuf::from(interp),
-            offset,
-            magic,
-            mask,
-        });
     }
     v
+}
+
+/// One `/proc/sys/fs/binfmt_misc/NAME` file, if it is an enabled magic-type entry.
+fn parse_binfmt_entry(name: &str, text: &str) -> Option<BinfmtEntry> {
+    if !text.starts_with("enabled") {
+        return None;
+    }
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).map(|r| r.trim().to_string()))
+    };
+    let interp = field("interpreter ")?;
+    let magic = unhex(&field("magic ")?)?;
+    let mask = field("mask ").and_then(|m| unhex(&m)).unwrap_or_default();
+    let offset = field("offset ").and_then(|o| o.parse().ok()).unwrap_or(0);
+    Some(BinfmtEntry {
+        name: name.to_string(),
+        interpreter: PathBuf::from(interp),
+        offset,
+        magic,
+        mask,
+    })
 }
 
 /// What a binfmt_misc interpreter is, from its `-version` line (Debian's
@@ -1242,4 +1247,42 @@ fn oracle_qemu_matches_native() {
         tolerate,
     };
     run_suite(&emu);
+}
+
+/// The binfmt_misc matching used to decide whether qemu can run `exec`'s children:
+/// qemu-user-static's entry (as Debian registers it) claims arm64 ELF executables and
+/// shared objects, not x86-64 ones, and not disabled entries; a tagged entry like the
+/// chroot test's claims only files carrying its tag.
+#[test]
+fn binfmt_entries_match_as_the_kernel_does() {
+    let qemu =
+        "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POF\noffset 0\n\
+                magic 7f454c460201010000000000000000000200b700\n\
+                mask ffffffffffffff00fffffffffffffffffeffffff\n";
+    let e = parse_binfmt_entry("qemu-aarch64", qemu).expect("parsed");
+    assert_eq!(
+        e.interpreter,
+        Path::new("/usr/libexec/qemu-binfmt/aarch64-binfmt-P")
+    );
+    let mut arm64 = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    arm64.extend_from_slice(&[2, 0, 0xb7, 0]); // ET_EXEC, EM_AARCH64
+    assert!(e.matches(&arm64));
+    let mut dyn_ = arm64.clone();
+    dyn_[16] = 3; // ET_DYN (the mask ignores bit 0 of e_type)
+    assert!(e.matches(&dyn_));
+    let mut x86 = arm64.clone();
+    x86[18] = 0x3e; // EM_X86_64
+    assert!(!e.matches(&x86));
+    assert!(!e.matches(&arm64[..10]), "a short file matches nothing");
+    assert!(parse_binfmt_entry("q", &qemu.replacen("enabled", "disabled", 1)).is_none());
+    // The same mask covers e_ident[15], where the chroot test puts its tag.
+    let tagged = qemu.replace(
+        "magic 7f454c460201010000000000000000000200b700",
+        "magic 7f454c4602010100000000000000002a0200b700",
+    );
+    let t = parse_binfmt_entry("ferrite-test", &tagged).expect("parsed");
+    assert!(!t.matches(&arm64), "untagged programs are not claimed");
+    let mut marked = arm64.clone();
+    marked[15] = 0x2a;
+    assert!(t.matches(&marked));
 }
