@@ -329,12 +329,13 @@ PID rt_sigaction(SIGUSR1,0xADDR,NULL) = 0
 PID getpid() = PID
 PID kill(PID,SIGUSR1) = 0
 --- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid=PID, si_uid={uid}}} ---
+PID execve(\"/nonexistent/z\",{{\"z\",NULL}}) = -1 errno=2 (No such file or directory)
 PID write(1,0xADDR,3) = 3
 PID exit_group(3)"
     );
     assert_eq!(got.join("\n"), want, "full log:\n{log}");
 
-    let (pid, o) = run_strace("segv");
+    let (_, o) = run_strace("segv");
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(
         log.contains(
@@ -342,6 +343,16 @@ PID exit_group(3)"
         ),
         "{log}"
     );
+    // A successful exec: its line is whole, and the new program's lines follow.
+    let (pid, o) = run_strace("exec-uname");
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        log.contains(&format!(
+            "{pid} execve(\"/proc/self/exe\",{{\"probe\",\"uname\",NULL}})\n{pid} brk(NULL) = 0x"
+        )),
+        "{log}"
+    );
+    assert!(stdout(&o).starts_with("release="), "{log}");
     // Earlier calls of the C library's start-up, in the same form.
     assert!(log.contains(&format!("{pid} brk(NULL) = 0x")), "{log}");
 }

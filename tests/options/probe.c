@@ -110,6 +110,8 @@ int main(int argc, char **argv)
         sa.sa_handler = on_signal;
         sigaction(SIGUSR1, &sa, NULL);
         syscall(SYS_kill, getpid(), SIGUSR1);
+        char *zargv[] = {"z", NULL};
+        syscall(SYS_execve, "/nonexistent/z", zargv, NULL);
         syscall(SYS_write, 1, "hi\n", 3);
         syscall(SYS_exit_group, 3);
     }

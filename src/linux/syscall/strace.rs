@@ -6,6 +6,9 @@
 //! line) can appear in between. Results are decimal, or `-1 errno=N (text)` for an
 //! error; `brk`, `mmap` and `mremap` return addresses, printed `0x%016x`. `exit` and
 //! `exit_group` print no result. A number without a name prints `Unknown syscall N`.
+//! An `execve` line is printed whole just before the host exec (so the new program's
+//! first line starts a line of its own); if that exec fails, the line is printed again
+//! with its result.
 //!
 //! Arguments: the calls in [`FORMATS`] are decoded as qemu decodes them (paths as
 //! quoted strings, `AT_FDCWD`, `O_*`/`PROT_*`/`MAP_*`/`*_OK`/`AT_*` flags by name (the
@@ -41,6 +44,8 @@ enum Arg {
     Oct,
     /// A NUL-terminated guest string, quoted; `NULL` for 0.
     Str,
+    /// A NULL-terminated array of strings: `{"a","b",NULL}`.
+    StrArray,
     /// A directory descriptor: `AT_FDCWD` or `%d`.
     Dirfd,
     /// `open` flags: the access mode, then the other flags.
@@ -79,7 +84,9 @@ const FORMATS: &[(&str, &[Arg], Ret)] = &[
         &[Ptr, Long, Prot, MapFlags, Int, Hex64],
         Ret::Address,
     ),
-    ("ioctl", &[Int, IoctlCmd, Hex64], Ret::Decimal),
+    ("ioctl", &[Int, IoctlCmd, Ptr], Ret::Decimal),
+    ("execve", &[Str, StrArray], Ret::Decimal),
+    ("dup3", &[Int, Int, Int], Ret::Decimal),
     ("mremap", &[Ptr, Long, Long, Hex, Ptr], Ret::Address),
     ("munmap", &[Ptr, Long], Ret::Decimal),
     ("mprotect", &[Ptr, Long, Prot], Ret::Decimal),
@@ -282,6 +289,18 @@ fn arg(kind: Arg, v: u64) -> String {
             Ok(s) => format!("\"{}\"", String::from_utf8_lossy(s.as_bytes())),
             Err(_) => format!("0x{v:016x}"),
         },
+        StrArray if v == 0 => "NULL".into(),
+        StrArray => match guest::read_cstr_array(v) {
+            Ok(items) => {
+                let mut parts: Vec<String> = items
+                    .iter()
+                    .map(|s| format!("\"{}\"", String::from_utf8_lossy(s.as_bytes())))
+                    .collect();
+                parts.push("NULL".into());
+                format!("{{{}}}", parts.join(","))
+            }
+            Err(_) => ptr(v),
+        },
         Dirfd if v as i64 == -100 => "AT_FDCWD".into(),
         Dirfd => (v as i32).to_string(),
         OpenFlags => {
@@ -326,7 +345,33 @@ pub(super) fn enter(nr: u64, a: &[u64; 6]) {
         }
         None => a.iter().map(|&x| (x as i64).to_string()).collect(),
     };
-    log::write_part(&format!("{pid} {name}({})", args.join(",")));
+    let line = format!("{pid} {name}({})", args.join(","));
+    if name == "execve" || name == "execveat" {
+        // Held back: a successful exec never returns, and the new program's first line
+        // must not join this one (see `before_exec`).
+        EXEC_LINE.with(|l| *l.borrow_mut() = Some((line, false)));
+    } else {
+        log::write_part(&line);
+    }
+}
+
+thread_local! {
+    /// The pending `execve` line of this thread, and whether it was already printed
+    /// whole by [`before_exec`].
+    static EXEC_LINE: std::cell::RefCell<Option<(String, bool)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Called just before the host exec that replaces this process: print the pending
+/// `execve` line whole (a successful exec has no result). Should the host exec fail
+/// after all, [`leave`] prints the line again with its result.
+pub(crate) fn before_exec() {
+    EXEC_LINE.with(|l| {
+        if let Some((line, printed)) = l.borrow_mut().as_mut() {
+            log::write(line);
+            *printed = true;
+        }
+    });
 }
 
 /// The second part: ` = result`.
@@ -334,6 +379,10 @@ pub(super) fn leave(nr: u64, r: i64) {
     let Some(name) = super::table::name(nr) else {
         return;
     };
+    // An exec that failed (or was never attempted): its line is still pending.
+    if let Some((line, _)) = EXEC_LINE.with(|l| l.borrow_mut().take()) {
+        log::write_part(&line);
+    }
     let ret = format_of(name).map_or(Ret::Decimal, |(_, r)| r);
     let text = if (-4095..0).contains(&r) {
         let e = std::io::Error::from_raw_os_error(-r as i32);
