@@ -1,5 +1,9 @@
 //! ferrite: run arm64 (AArch64) Linux software on x86-64 Linux hosts.
 //!
+//! `ARCHITECTURE.md` at the repository root is the map of this crate: the pipeline,
+//! the code map, the import rules, the environment interfaces and where to add an
+//! instruction, a system call or (later) a device. `README.md` covers usage.
+//!
 //! The pipeline, shared by user mode and (later) system mode:
 //!
 //! ```text

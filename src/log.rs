@@ -31,6 +31,8 @@ pub enum Item {
     PerfMap = 256,
     /// A summary of the translator's work when the process ends.
     Stats = 512,
+    /// Record each translated block in `/tmp/jit-PID.dump` (`-jitdump`).
+    JitDump = 1024,
 }
 
 /// Names and help for `-d help`.
@@ -68,6 +70,11 @@ pub const ITEMS: &[(&str, Item, &str)] = &[
         "stats",
         Item::Stats,
         "at exit: blocks translated, bytes emitted, translation time, exits by reason",
+    ),
+    (
+        "jitdump",
+        Item::JitDump,
+        "write /tmp/jit-PID.dump for perf inject (same as -jitdump)",
     ),
 ];
 
@@ -166,6 +173,20 @@ pub fn write(msg: &str) {
     }
 }
 
+/// Write the first part of a line (no newline added): `-strace` prints a call when it
+/// starts and its result when it returns.
+pub fn write_part(msg: &str) {
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    match sink.as_mut() {
+        Some(f) => {
+            let _ = f.write_all(msg.as_bytes());
+        }
+        None => {
+            let _ = std::io::stderr().write_all(msg.as_bytes());
+        }
+    }
+}
+
 /// `log!(Item::X, "fmt", args…)`: format and write only when the item is enabled.
 #[macro_export]
 macro_rules! log {
@@ -188,5 +209,100 @@ pub fn perfmap(host: usize, len: usize, guest_pc: u64, guest_insns: usize) {
         .open(path)
     {
         let _ = writeln!(f, "{host:x} {len:x} guest:{guest_pc:#x}[{guest_insns}]");
+    }
+}
+
+/// The process (pid) whose `/tmp/jit-PID.dump` has been started; 0 for none. A forked
+/// child has another pid and starts a file of its own.
+static JITDUMP_PID: AtomicU32 = AtomicU32::new(0);
+/// Index of the next code-load record.
+static JITDUMP_INDEX: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+const JITDUMP_MAGIC: u32 = 0x4a69_5444;
+const EM_X86_64: u32 = 62;
+const JIT_CODE_LOAD: u32 = 0;
+
+fn monotonic_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to fill; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// Start `/tmp/jit-PID.dump`: the file header, then a private executable mapping of
+/// its first page, the event `perf record` notes so that `perf inject --jit` finds the
+/// file. The descriptor is closed again (the guest sees none of ferrite's).
+fn jitdump_start(path: &str, pid: u32) -> std::io::Result<()> {
+    // Readable too: mmap needs it.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    let mut h = Vec::with_capacity(40);
+    h.extend_from_slice(&JITDUMP_MAGIC.to_le_bytes());
+    h.extend_from_slice(&1u32.to_le_bytes()); // version
+    h.extend_from_slice(&40u32.to_le_bytes()); // header size
+    h.extend_from_slice(&EM_X86_64.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes()); // padding
+    h.extend_from_slice(&pid.to_le_bytes());
+    h.extend_from_slice(&monotonic_ns().to_le_bytes());
+    h.extend_from_slice(&0u64.to_le_bytes()); // flags
+    (&f).write_all(&h)?;
+    // SAFETY: maps one page of a file we own, read/exec and private: nothing is ever
+    // written through it, and it stays mapped (unused) for perf to see.
+    let m = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_EXEC,
+            libc::MAP_PRIVATE,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    if m == libc::MAP_FAILED {
+        // /tmp mounted noexec: the records are still written, perf just cannot find them.
+        write("ferrite: -jitdump: cannot map the dump file executable (noexec /tmp?)");
+    }
+    Ok(())
+}
+
+/// Append one translated block to `/tmp/jit-PID.dump` (perf's jitdump format, version
+/// 1): a code-load record naming the block `guest:0xADDR[insns]` and carrying its host
+/// code, for `perf inject --jit` to turn into symbols and disassembly. Called with the
+/// code cache locked, so records never interleave.
+pub fn jitdump(host: usize, len: usize, guest_pc: u64, guest_insns: usize) {
+    let pid = std::process::id();
+    let path = format!("/tmp/jit-{pid}.dump");
+    if JITDUMP_PID.load(Ordering::Relaxed) != pid {
+        if let Err(e) = jitdump_start(&path, pid) {
+            write(&format!("ferrite: -jitdump: {path}: {e}"));
+        }
+        JITDUMP_PID.store(pid, Ordering::Relaxed);
+    }
+    let name = format!("guest:{guest_pc:#x}[{guest_insns}]\0");
+    // SAFETY: gettid cannot fail.
+    let tid = unsafe { libc::gettid() } as u32;
+    let total = 16 + 40 + name.len() + len;
+    let mut r = Vec::with_capacity(total);
+    r.extend_from_slice(&JIT_CODE_LOAD.to_le_bytes());
+    r.extend_from_slice(&(total as u32).to_le_bytes());
+    r.extend_from_slice(&monotonic_ns().to_le_bytes());
+    r.extend_from_slice(&pid.to_le_bytes());
+    r.extend_from_slice(&tid.to_le_bytes());
+    r.extend_from_slice(&(host as u64).to_le_bytes()); // vma
+    r.extend_from_slice(&(host as u64).to_le_bytes()); // code address
+    r.extend_from_slice(&(len as u64).to_le_bytes());
+    r.extend_from_slice(&JITDUMP_INDEX.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    r.extend_from_slice(name.as_bytes());
+    // SAFETY: the caller just wrote `len` bytes of code at `host` in the code cache.
+    r.extend_from_slice(unsafe { std::slice::from_raw_parts(host as *const u8, len) });
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&path) {
+        let _ = f.write_all(&r);
     }
 }

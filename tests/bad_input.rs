@@ -241,3 +241,138 @@ fn undefined_instruction_kills_with_sigill_and_is_reported() {
 fn libc_sigill() -> i32 {
     4
 }
+
+/// Errors from the host name the problem as the C library does, without Rust's
+/// " (os error N)" suffix.
+#[test]
+fn host_errors_read_like_the_c_library() {
+    let d = tmpdir();
+    let out = ferrite()
+        .arg("./no-such-program")
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ferrite-aarch64: ./no-such-program: No such file or directory\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = ferrite().arg(&d).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("ferrite-aarch64: {}: Is a directory\n", d.display())
+    );
+    let out = ferrite()
+        .args(["-D", "/nonexistent-dir/log", "prog"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ferrite-aarch64: cannot open log file /nonexistent-dir/log: No such file or directory\n"
+    );
+    for args in [
+        vec!["/nonexistent/prog"],
+        vec!["-L", "/nonexistent", "/bin"],
+    ] {
+        let out = ferrite().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("os error"), "{args:?}: {err}");
+    }
+}
+
+/// The README sections that `-h` refers to exist.
+#[test]
+fn help_refers_to_existing_readme_sections() {
+    let out = ferrite().arg("-h").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let headings: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
+        .collect();
+    let mut refs = 0;
+    for (i, _) in help.match_indices("README.md, \"") {
+        let rest = &help[i + "README.md, \"".len()..];
+        let name = &rest[..rest.find('"').expect("closing quote")];
+        assert!(
+            headings.contains(&name),
+            "-h refers to README section {name:?}, which does not exist (sections: {headings:?})"
+        );
+        refs += 1;
+    }
+    assert!(refs > 0, "-h no longer refers to the README: {help}");
+}
+
+/// `-B`/`-R` (guest_base, reserved_va): ferrite runs guests at guest_base 0 with no
+/// reserved range, so only 0 is accepted; anything else is a clear one-line error.
+/// Bad `-seed` and `-r` values are refused the same way.
+#[test]
+fn guest_base_reserved_va_seed_and_release_values() {
+    let d = tmpdir();
+    let p = write_exec(&d, "exit7", &elf(183, &exit_code(7), None));
+    for args in [
+        vec!["-B", "0"],
+        vec!["-B", "0x0"],
+        vec!["-R", "0"],
+        vec!["-seed", "18446744073709551615"],
+        vec!["-r", "6.1.0"],
+        vec!["-one-insn-per-tb"],
+        vec!["-singlestep"],
+    ] {
+        let out = ferrite().args(&args).arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(7), "{args:?}: {out:?}");
+    }
+    check_one_line_error(
+        &ferrite().args(["-B", "0x10000"]).arg(&p).output().unwrap(),
+        "-B 0x10000: ferrite runs the guest at guest_base 0",
+    );
+    check_one_line_error(
+        &ferrite()
+            .env("QEMU_GUEST_BASE", "4096")
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "only -B 0 is accepted",
+    );
+    check_one_line_error(
+        &ferrite().args(["-B", "nope"]).arg(&p).output().unwrap(),
+        "invalid -B address 'nope'",
+    );
+    check_one_line_error(
+        &ferrite().args(["-R", "1G"]).arg(&p).output().unwrap(),
+        "-R 1G: ferrite does not reserve a guest address space",
+    );
+    check_one_line_error(
+        &ferrite()
+            .env("QEMU_RESERVED_VA", "0x1000")
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "-R 0x1000: ferrite does not reserve a guest address space",
+    );
+    check_one_line_error(
+        &ferrite().args(["-R", "lots"]).arg(&p).output().unwrap(),
+        "invalid -R size 'lots'",
+    );
+    check_one_line_error(
+        &ferrite().args(["-seed", "x1"]).arg(&p).output().unwrap(),
+        "invalid -seed 'x1'",
+    );
+    check_one_line_error(
+        &ferrite()
+            .args(["-seed", "18446744073709551616"])
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "invalid -seed",
+    );
+    check_one_line_error(
+        &ferrite()
+            .args(["-r", &"9".repeat(65)])
+            .arg(&p)
+            .output()
+            .unwrap(),
+        "longer than the 64 bytes uname can report",
+    );
+}

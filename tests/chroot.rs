@@ -22,7 +22,8 @@
 //!
 //! Skipped, with a loud message and a passing result, when not root, when binfmt_misc
 //! cannot be mounted, when the packages cannot be downloaded, or when ferrite-aarch64
-//! is not statically linked (a RUSTC_WRAPPER overriding `.cargo/config.toml`).
+//! is not statically linked (a RUSTC_WRAPPER overriding `.cargo/config.toml`); failed
+//! instead under `FERRITE_REQUIRE_ALL=1` (set by `.ci/run`).
 //! `FERRITE_CHROOT_KEEP=1` keeps the root directory for inspection.
 
 mod common;
@@ -572,7 +573,10 @@ fn arm64_chroot_through_binfmt_misc() {
             }),
         });
     } else {
-        report("chroot test: the root's file system is nosuid: set-user-ID check SKIPPED\n");
+        common::skip_part(
+            "chroot",
+            "the root's file system is nosuid: set-user-ID check skipped",
+        );
     }
 
     let mut failures = Vec::new();
@@ -626,4 +630,54 @@ fn arm64_chroot_through_binfmt_misc() {
     report(&summary);
     drop(guard);
     assert!(failures.is_empty(), "chroot test failures: {failures:?}");
+}
+
+/// Run by [`skips_fail_under_require_all`] in a child process; ignored otherwise.
+#[test]
+#[ignore = "a probe run by skips_fail_under_require_all"]
+fn require_all_probe() {
+    common::skip_part("require_all_probe", "a deliberate partial skip");
+    debs::skip("require_all_probe", "a deliberate skip");
+}
+
+/// `FERRITE_REQUIRE_ALL` (set by `.ci/run`) turns the skip helpers into failures; unset
+/// or `0`, they only print their banner.
+#[test]
+fn skips_fail_under_require_all() {
+    let exe = std::env::current_exe().expect("current_exe");
+    let probe = |val: Option<&str>| {
+        let mut c = Command::new(&exe);
+        c.args([
+            "--exact",
+            "require_all_probe",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env_remove(common::REQUIRE_ALL);
+        if let Some(v) = val {
+            c.env(common::REQUIRE_ALL, v);
+        }
+        let o = c.output().expect("run the probe");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            text.contains("1 passed") || text.contains("1 failed"),
+            "the probe did not run: {text}"
+        );
+        (o.status.success(), text)
+    };
+    let (ok, text) = probe(None);
+    assert!(ok, "a skip without FERRITE_REQUIRE_ALL must pass: {text}");
+    assert!(text.contains("SKIPPED"), "no skip banner: {text}");
+    let (ok, _) = probe(Some("0"));
+    assert!(ok, "FERRITE_REQUIRE_ALL=0 must not fail a skip");
+    let (ok, text) = probe(Some("1"));
+    assert!(!ok, "a skip under FERRITE_REQUIRE_ALL=1 must fail: {text}");
+    assert!(
+        text.contains("a deliberate partial skip") && text.contains("a skip is a failure"),
+        "the failure must name the skip: {text}"
+    );
 }

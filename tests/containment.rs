@@ -56,6 +56,8 @@
 //! Other knobs: `CONTAINMENT_TIMEOUT=secs` (per run, default 60),
 //! `CONTAINMENT_NO_ORACLES=1` (skip the native and qemu runs).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -481,7 +483,10 @@ fn self_checking(
             }
             out.push(v);
         } else {
-            eprintln!("[containment] note: {QEMU} not installed: qemu oracle skipped");
+            common::skip_part(
+                "containment",
+                &format!("{QEMU} not installed: qemu oracle skipped (scripts/setup installs qemu-user-static)"),
+            );
         }
         if !NATIVE_SKIP.contains(&prog) {
             match build(prog, "x86") {
@@ -494,7 +499,7 @@ fn self_checking(
                     }
                     out.push(v);
                 }
-                Err(e) => eprintln!("[containment] note: native oracle skipped: {e}"),
+                Err(e) => common::skip_part("containment", &format!("native oracle skipped: {e}")),
             }
         }
     }

@@ -12,7 +12,8 @@
 //!
 //! When the packages cannot be downloaded (no network, no apt) the tests print a loud
 //! SKIPPED banner and pass; a host tool used as the oracle that is missing (scripts/setup
-//! installs them) skips only the checks that need it. A program that fails under ferrite
+//! installs them) skips only the checks that need it. Under `FERRITE_REQUIRE_ALL=1` (set by
+//! `.ci/run`) every such skip is a failure. A program that fails under ferrite
 //! fails its test. Every guest run has a timeout and is killed (with its children) when it
 //! expires. `FERRITE_*` variables in the environment reach the guest runs (for example
 //! `FERRITE_LOG=unimp`), everything else is cleared.
@@ -203,8 +204,18 @@ impl Checks {
             }
         }
     }
+    /// A check that cannot run for a missing host tool: a SKIP line, or a failure under
+    /// `FERRITE_REQUIRE_ALL`.
     fn skip(&mut self, label: &str, why: &str) {
-        self.lines += &format!("  SKIP  {label}: {why}\n");
+        if common::require_all() {
+            self.lines += &format!(
+                "  FAIL  {label}: skipped ({why}) and {} is set\n",
+                common::REQUIRE_ALL
+            );
+            self.failed.push(label.to_string());
+        } else {
+            self.lines += &format!("  SKIP  {label}: {why}\n");
+        }
     }
     fn finish(self, work: WorkDir) {
         debs::report(&format!(

@@ -68,6 +68,15 @@ impl std::hash::Hasher for PcHasher {
     }
 }
 
+/// `-one-insn-per-tb`: every block holds one guest instruction (set once at start-up).
+static ONE_INSN_PER_BLOCK: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Translate one guest instruction per block from now on (`-one-insn-per-tb`).
+pub fn set_one_insn_per_block(on: bool) {
+    ONE_INSN_PER_BLOCK.store(on, Ordering::Relaxed);
+}
+
 /// Size of the code cache. When it fills, everything is flushed and retranslated.
 pub const CODE_CACHE_SIZE: usize = 256 << 20;
 
@@ -367,10 +376,13 @@ impl Engine {
             return b;
         }
         let t0 = log::enabled(Item::Stats).then(std::time::Instant::now);
+        // One instruction per block: the next word is "not fetchable", which ends the
+        // block with a plain jump to it.
+        let one = ONE_INSN_PER_BLOCK.load(Ordering::Relaxed);
         let mut ir = lift::translate(
             pc,
             &self.features,
-            &mut |a| fetch.fetch(a),
+            &mut |a| if one && a != pc { None } else { fetch.fetch(a) },
             &mut |word, at| self.report_undefined(word, at),
         );
         if log::enabled(Item::InAsm) {
@@ -419,6 +431,9 @@ impl Engine {
         }
         if log::enabled(Item::PerfMap) {
             log::perfmap(host, compiled.code.len(), pc, guest_insns as usize);
+        }
+        if log::enabled(Item::JitDump) {
+            log::jitdump(host, compiled.code.len(), pc, guest_insns as usize);
         }
         let info = Arc::new(BlockInfo {
             guest_pc: pc,

@@ -40,6 +40,8 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::cli::io_text;
+
 /// Where binfmt_misc lives.
 pub const MOUNT_POINT: &str = "/proc/sys/fs/binfmt_misc";
 /// The entry name used when none is given.
@@ -363,7 +365,8 @@ fn ensure_mounted(may_mount: bool) -> Result<(), String> {
     if r != 0 {
         let e = std::io::Error::last_os_error();
         return Err(format!(
-            "cannot mount binfmt_misc at {MOUNT_POINT}: {e} (is the binfmt_misc kernel module available? try: modprobe binfmt_misc)"
+            "cannot mount binfmt_misc at {MOUNT_POINT}: {} (is the binfmt_misc kernel module available? try: modprobe binfmt_misc)",
+            io_text(&e)
         ));
     }
     if register_path().exists() {
@@ -404,8 +407,12 @@ fn all_entries() -> Vec<(String, Entry)> {
 
 /// The running binary's path (the default interpreter).
 fn own_path() -> Result<String, String> {
-    let p = fs::read_link("/proc/self/exe")
-        .map_err(|e| format!("cannot find this binary's path through /proc/self/exe: {e}"))?;
+    let p = fs::read_link("/proc/self/exe").map_err(|e| {
+        format!(
+            "cannot find this binary's path through /proc/self/exe: {}",
+            io_text(&e)
+        )
+    })?;
     let s = p
         .into_os_string()
         .into_string()
@@ -420,7 +427,7 @@ fn own_path() -> Result<String, String> {
 
 /// Does the ELF file at `path` have a `PT_INTERP` (is it dynamically linked)?
 fn has_interp(path: &str) -> Result<bool, String> {
-    let mut f = fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut f = fs::File::open(path).map_err(|e| format!("{path}: {}", io_text(&e)))?;
     let mut h = [0u8; 64];
     f.read_exact(&mut h)
         .map_err(|_| format!("{path}: not an ELF file"))?;
@@ -432,7 +439,7 @@ fn has_interp(path: &str) -> Result<bool, String> {
     let (phentsize, phnum) = (u16_at(54), u16_at(56));
     let mut all = Vec::new();
     f.read_to_end(&mut all)
-        .map_err(|e| format!("{path}: {e}"))?;
+        .map_err(|e| format!("{path}: {}", io_text(&e)))?;
     let mut file = h.to_vec();
     file.extend(all);
     for i in 0..phnum {
@@ -532,7 +539,10 @@ fn install(
                     say(&format!("enabled binfmt_misc entry '{name}'"));
                     0
                 }
-                Err(e) => fail(&format!("cannot enable binfmt_misc entry '{name}': {e}")),
+                Err(e) => fail(&format!(
+                    "cannot enable binfmt_misc entry '{name}': {}",
+                    io_text(&e)
+                )),
             };
         }
         if !same && !force {
@@ -543,13 +553,17 @@ fn install(
             ));
         }
         if let Err(e) = write_file(&entry_path(name), "-1") {
-            return fail(&format!("cannot remove the old entry '{name}': {e}"));
+            return fail(&format!(
+                "cannot remove the old entry '{name}': {}",
+                io_text(&e)
+            ));
         }
         refreshed = same;
     }
     if let Err(e) = write_file(&register_path(), &line) {
         return fail(&format!(
-            "cannot register with binfmt_misc ({e}); the line was: {line}"
+            "cannot register with binfmt_misc ({}); the line was: {line}",
+            io_text(&e)
         ));
     }
     if refreshed {
@@ -586,7 +600,10 @@ fn uninstall(name: &str) -> i32 {
             say(&format!("removed binfmt_misc entry '{name}'"));
             0
         }
-        Err(e) => fail(&format!("cannot remove binfmt_misc entry '{name}': {e}")),
+        Err(e) => fail(&format!(
+            "cannot remove binfmt_misc entry '{name}': {}",
+            io_text(&e)
+        )),
     }
 }
 

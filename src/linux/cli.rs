@@ -22,6 +22,19 @@ use crate::log;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// An I/O error as a user should read it: the system's text ("No such file or
+/// directory"), without the " (os error 2)" that Rust's `Display` appends.
+pub(crate) fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match e.raw_os_error() {
+        Some(n) => s
+            .strip_suffix(&format!(" (os error {n})"))
+            .map(str::to_string)
+            .unwrap_or(s),
+        None => s,
+    }
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
@@ -109,10 +122,52 @@ const OPTS: &[Opt] = &[
         help: "log system calls",
     },
     Opt {
+        names: &["r"],
+        env: "UNAME",
+        arg: Some("release"),
+        help: "the release uname reports to the guest (uname -r)",
+    },
+    Opt {
+        names: &["seed"],
+        env: "RAND_SEED",
+        arg: Some("number"),
+        help: "seed AT_RANDOM and getrandom: repeatable runs",
+    },
+    Opt {
+        names: &["B"],
+        env: "GUEST_BASE",
+        arg: Some("address"),
+        help: "guest_base: only 0 (guest addresses are host addresses)",
+    },
+    Opt {
+        names: &["R"],
+        env: "RESERVED_VA",
+        arg: Some("size"),
+        help: "reserved guest address space: only 0 (none is reserved)",
+    },
+    Opt {
+        names: &["one-insn-per-tb"],
+        env: "ONE_INSN_PER_TB",
+        arg: None,
+        help: "translate one guest instruction per block",
+    },
+    Opt {
+        names: &["singlestep"],
+        env: "SINGLESTEP",
+        arg: None,
+        help: "the old name of -one-insn-per-tb",
+    },
+    Opt {
         names: &["perfmap"],
         env: "PERFMAP",
         arg: None,
         help: "write /tmp/perf-PID.map (translated blocks by guest address, for perf)",
+    },
+    Opt {
+        names: &["jitdump"],
+        env: "JITDUMP",
+        arg: None,
+        help: "write /tmp/jit-PID.dump (translated blocks with their code, for perf inject)",
     },
     Opt {
         names: &["version"],
@@ -136,13 +191,25 @@ fn usage() -> String {
         } else {
             format!("FERRITE_{}", o.env)
         };
-        s += &format!("{name:<8} {arg:<12} {env:<24} {}\n", o.help);
+        s += &format!("{name:<17} {arg:<11} {env:<25} {}\n", o.help);
     }
     s += "\nbinfmt_misc (see README.md, \"binfmt_misc and arm64 chroots\"):\n";
     s += binfmt::USAGE;
     s += "\nEach FERRITE_* variable falls back to the QEMU_* variable of the same name.\n\
-          Defaults:\n  FERRITE_LD_PREFIX  = (none)\n  FERRITE_STACK_SIZE = 8M (or RLIMIT_STACK if larger)\n";
+          Defaults:\n  FERRITE_LD_PREFIX  = (none)\n  FERRITE_STACK_SIZE = 8M (or RLIMIT_STACK if larger)\n\
+          \nHow ferrite is organised: ARCHITECTURE.md in the source tree.\n";
     s
+}
+
+/// A number as qemu reads these options: decimal, `0x` hexadecimal or `0` octal.
+fn parse_number(s: &str) -> Option<u64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else if s.len() > 1 && s.starts_with('0') {
+        u64::from_str_radix(&s[1..], 8).ok()
+    } else {
+        s.parse().ok()
+    }
 }
 
 fn cpu_help() -> String {
@@ -228,7 +295,48 @@ fn apply(st: &mut State, name: &str, val: Option<String>) -> Result<Option<Comma
         }
         "D" => st.log_file = Some(v()),
         "strace" => st.log_items |= log::Item::Strace as u32,
+        "r" => {
+            // struct utsname's fields hold 64 bytes and a NUL.
+            if v().len() > 64 {
+                return Err(CliError(format!(
+                    "-r: release '{}' is longer than the 64 bytes uname can report",
+                    v()
+                )));
+            }
+            st.options.uname_release = Some(v());
+        }
+        "seed" => {
+            let n = parse_number(&v()).ok_or_else(|| {
+                CliError(format!(
+                    "invalid -seed '{}': expected a number (decimal or 0x hexadecimal)",
+                    v()
+                ))
+            })?;
+            st.options.seed = Some(n);
+        }
+        "B" => match parse_number(&v()) {
+            Some(0) => {}
+            Some(_) => {
+                return Err(CliError(format!(
+                    "-B {}: ferrite runs the guest at guest_base 0 (guest addresses are host addresses); only -B 0 is accepted",
+                    v()
+                )))
+            }
+            None => return Err(CliError(format!("invalid -B address '{}'", v()))),
+        },
+        "R" => match parse_number(&v()).or_else(|| parse_size(&v())) {
+            Some(0) => {}
+            Some(_) => {
+                return Err(CliError(format!(
+                    "-R {}: ferrite does not reserve a guest address space (the guest shares the host's); only -R 0 is accepted",
+                    v()
+                )))
+            }
+            None => return Err(CliError(format!("invalid -R size '{}'", v()))),
+        },
+        "one-insn-per-tb" | "singlestep" => st.options.one_insn_per_tb = true,
         "perfmap" => st.log_items |= log::Item::PerfMap as u32,
+        "jitdump" => st.log_items |= log::Item::JitDump as u32,
         _ => unreachable!("option table and apply() disagree"),
     }
     Ok(None)
@@ -353,7 +461,8 @@ pub fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<
 fn finish(st: State, program: String, args: Vec<OsString>) -> Result<Command, CliError> {
     log::enable(st.log_items);
     if let Some(f) = &st.log_file {
-        log::set_file(f).map_err(|e| CliError(format!("cannot open log file {f}: {e}")))?;
+        log::set_file(f)
+            .map_err(|e| CliError(format!("cannot open log file {f}: {}", io_text(&e))))?;
     }
     Ok(Command::Run {
         options: st.options,

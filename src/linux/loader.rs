@@ -14,6 +14,8 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::cli::io_text;
+
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::header::{EM_AARCH64, ET_DYN, ET_EXEC};
 use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
@@ -196,12 +198,13 @@ struct Object {
 
 /// Open and read the file at `host_path`.
 fn read_path(path: &str, host_path: &Path) -> Result<Object, LoadError> {
-    let mut file = File::open(host_path).map_err(|e| LoadError(format!("{path}: {e}")))?;
+    let mut file =
+        File::open(host_path).map_err(|e| LoadError(format!("{path}: {}", io_text(&e))))?;
     // Sized up front: growing the buffer step by step showed in start-up profiles.
     let size = file.metadata().map_or(0, |m| m.len() as usize);
     let mut bytes = Vec::with_capacity(size + 1);
     std::io::Read::read_to_end(&mut file, &mut bytes)
-        .map_err(|e| LoadError(format!("{path}: {e}")))?;
+        .map_err(|e| LoadError(format!("{path}: {}", io_text(&e))))?;
     Ok(Object { file, bytes })
 }
 
@@ -211,7 +214,7 @@ fn read_fd(path: &str, fd: i32) -> Result<Object, LoadError> {
     let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
     if dup < 0 {
         let e = std::io::Error::last_os_error();
-        return err(format!("{path}: AT_EXECFD {fd}: {e}"));
+        return err(format!("{path}: AT_EXECFD {fd}: {}", io_text(&e)));
     }
     // SAFETY: `dup` is a fresh descriptor nobody else owns.
     let file = unsafe { File::from_raw_fd(dup) };
@@ -220,7 +223,7 @@ fn read_fd(path: &str, fd: i32) -> Result<Object, LoadError> {
     loop {
         let n = file
             .read_at(&mut buf, bytes.len() as u64)
-            .map_err(|e| LoadError(format!("{path}: {e}")))?;
+            .map_err(|e| LoadError(format!("{path}: {}", io_text(&e))))?;
         if n == 0 {
             break;
         }
@@ -481,11 +484,8 @@ pub fn load(params: &LoadParams, mm: &mut MemoryMap) -> Result<Loaded, LoadError
     let execfn = w.push_str(params.exec_path.as_bytes());
     let platform = w.push_str(b"aarch64");
     let mut random = [0u8; 16];
-    // SAFETY: `random` is a valid 16-byte buffer.
-    let got = unsafe { libc::getrandom(random.as_mut_ptr() as *mut libc::c_void, 16, 0) };
-    if got != 16 {
-        return err("cannot read random bytes for AT_RANDOM");
-    }
+    super::random::fill(&mut random)
+        .map_err(|e| LoadError(format!("cannot read random bytes for AT_RANDOM: {e}")))?;
     let random_at = w.push_bytes(&random);
     let env_ptrs: Vec<u64> = params
         .envp

@@ -17,6 +17,7 @@ pub mod guest;
 pub mod loader;
 pub mod mm;
 pub mod procfs;
+pub mod random;
 pub mod signal;
 pub mod smc;
 pub mod syscall;
@@ -88,6 +89,12 @@ pub struct Options {
     pub unset_env: Vec<String>,
     /// Set when binfmt_misc started ferrite (see [`binfmt`]).
     pub binfmt: Option<binfmt::Start>,
+    /// `-r`: the release field of `uname`.
+    pub uname_release: Option<String>,
+    /// `-seed`: deterministic AT_RANDOM and getrandom (see [`random`]).
+    pub seed: Option<u64>,
+    /// `-one-insn-per-tb`: translate one guest instruction per block.
+    pub one_insn_per_tb: bool,
 }
 
 thread_local! {
@@ -247,9 +254,19 @@ impl Process {
         if let Some(s) = o.stack_size {
             push("-s", s.to_string().as_bytes());
         }
+        if let Some(r) = &o.uname_release {
+            push("-r", r.as_bytes());
+        }
+        if let Some(seed) = o.seed {
+            push("-seed", seed.to_string().as_bytes());
+        }
+
         let items = log::enabled_names();
         if !items.is_empty() {
             push("-d", items.as_bytes());
+        }
+        if o.one_insn_per_tb {
+            v.push(CString::new("-one-insn-per-tb").expect("option name"));
         }
         v
     }
@@ -311,6 +328,10 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     let model = crate::arm64::model::find(&model_name)
         .ok_or_else(|| StartError(format!("unknown CPU model '{model_name}' (try -cpu help)")))?;
 
+    if let Some(seed) = options.seed {
+        random::set_seed(seed);
+    }
+    crate::engine::set_one_insn_per_block(options.one_insn_per_tb);
     let engine = Engine::new(model.features, Box::new(Identity)).map_err(|e| StartError(e.0))?;
     let (cs, ce) = engine.cache_range();
     let mut mmap = mm::MemoryMap::new(vec![(cs as u64, ce as u64)]);
@@ -320,7 +341,7 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     let exec_fd = options.binfmt.and_then(|b| b.exec_fd);
     let exe_path = std::fs::canonicalize(&host_path)
         .or_else(|e| exec_fd.map(|_| host_path.clone()).ok_or(e))
-        .map_err(|e| StartError(format!("{program}: {e}")))?;
+        .map_err(|e| StartError(format!("{program}: {}", cli::io_text(&e))))?;
     let mut argv: Vec<CString> = args
         .iter()
         .map(|a| {

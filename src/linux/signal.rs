@@ -2,7 +2,7 @@
 //! that queues signals, and delivery to guest handlers with a kernel-exact arm64
 //! `rt_sigframe` (and `rt_sigreturn`, which undoes it).
 //!
-//! Design (see also DESIGN.md "Signals"):
+//! Design (ARCHITECTURE.md, "Signals and faults", has the overview):
 //! - **Numbers.** Host glibc reserves signals 32 and 33 (SIGCANCEL, SIGSETXID). The guest
 //!   gets all 64 signals through a swap: guest 32↔host 64, 33↔63, 63↔33, 64↔32
 //!   ([`map_sig`], its own inverse). ferrite never uses pthread cancellation or glibc's
@@ -955,6 +955,11 @@ fn deliver(process: &Process, cpu: &mut Cpu, t: &ThreadSignals, p: Pending) {
     }
     let act = process.sigaction(sig, None);
     let blocked = t.mask.get() & bit(sig) != 0;
+    // -strace: the signal is taken now (an asynchronous one blocked meanwhile goes
+    // back to its queue instead).
+    if crate::log::enabled(crate::log::Item::Strace) && (sync || !blocked) {
+        super::syscall::strace::signal(&info);
+    }
     if sync {
         if let Some((addr, esr)) = fault {
             t.fault_address.set(addr);

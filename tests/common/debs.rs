@@ -27,16 +27,29 @@ pub fn report(s: &str) {
     let _ = e.flush();
 }
 
-/// A loud banner for a test that passes without having tested anything.
+/// A loud banner for a test that passes without having tested anything; under
+/// `FERRITE_REQUIRE_ALL` (see [`super::require_all`]) the test fails instead.
 pub fn skip(test: &str, why: &str) {
     report(&format!(
         "\n\
          !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
          !!! SKIPPED {test}: {}\n\
-         !!! This test passed WITHOUT testing anything.\n\
+         !!! {}\n\
          !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
-        why.trim().replace('\n', "\n!!!     ")
+        why.trim().replace('\n', "\n!!!     "),
+        if super::require_all() {
+            "FERRITE_REQUIRE_ALL is set: this skip FAILS the test."
+        } else {
+            "This test passed WITHOUT testing anything (FERRITE_REQUIRE_ALL=1 makes it fail)."
+        }
     ));
+    if super::require_all() {
+        panic!(
+            "{test} was skipped ({}) and {} is set: a skip is a failure here",
+            why.trim(),
+            super::REQUIRE_ALL
+        );
+    }
 }
 
 /// Run a command with a timeout, stdin empty (or `input`), stdout and stderr captured.

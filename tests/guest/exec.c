@@ -4,6 +4,12 @@
  * Under an emulator an execve of an arm64 binary must come back through the
  * emulator (ferrite does this itself; qemu-user needs binfmt_misc), while
  * /bin/sh and friends run natively.
+ *
+ * The children get a fixed environment, plus QEMU_LD_PREFIX when this process
+ * has it: qemu-user hands an arm64 execve to the host kernel, whose
+ * binfmt_misc entry starts a new qemu without -L, and that qemu finds a
+ * dynamic child's libraries only through this variable. Nothing prints it,
+ * and neither the native nor the ferrite run sets it.
  * Usage: exec                  (parent mode)
  *        exec child ARGS...    (what the parent execs; prints its args/env)
  */
@@ -74,7 +80,11 @@ int main(int argc, char **argv)
     dup3(b, 21, O_CLOEXEC);
 
     char *cargv[] = {"exec-child", "child", "one", "two words", "", NULL};
-    char *cenv[] = {"EXEC_TEST_VAR=hello", "PATH=/usr/bin:/bin", NULL};
+    char prefix[4200] = "";
+    const char *ld_prefix = getenv("QEMU_LD_PREFIX");
+    if (ld_prefix)
+        snprintf(prefix, sizeof prefix, "QEMU_LD_PREFIX=%s", ld_prefix);
+    char *cenv[] = {"EXEC_TEST_VAR=hello", "PATH=/usr/bin:/bin", ld_prefix ? prefix : NULL, NULL};
     run("self via /proc/self/exe", "/proc/self/exe", cargv, cenv);
 
     /* direct exec (no fork) happens last; first the error cases */

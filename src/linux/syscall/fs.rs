@@ -625,7 +625,7 @@ mod tests {
 
     #[test]
     fn o_flag_swaps_both_ways() {
-        // Host octal values, as measured in ABI-NOTES: the swap trap.
+        // x86-64 octal values (asm-generic on arm64 differs in exactly these four bits).
         let pairs = [
             (arm64::O_DIRECTORY, 0o200000),
             (arm64::O_NOFOLLOW, 0o400000),
@@ -715,7 +715,7 @@ mod tests {
 
     #[test]
     fn guest_stat_layout() {
-        // Offsets from ABI-NOTES §5 (arm64 asm-generic struct stat).
+        // Offsets of the asm-generic `struct stat` that arm64 uses (include/uapi/asm-generic/stat.h).
         assert_eq!(offset_of!(GuestStat, st_dev), 0);
         assert_eq!(offset_of!(GuestStat, st_ino), 8);
         assert_eq!(offset_of!(GuestStat, st_mode), 16);

@@ -1,4 +1,5 @@
-//! Process identity and control: `uname` (machine "aarch64"), `exit`, `exit_group`,
+//! Process identity and control: `uname` (machine "aarch64", release `-r`),
+//! `getrandom` (deterministic under `-seed`), `exit`, `exit_group`,
 //! `set_tid_address`, `prctl` (the generic options; arm64-specific ones answer as a CPU
 //! without SVE/SME/PAC/MTE would), and the resource limits (`prlimit64`, `getrlimit`,
 //! `setrlimit`), which keep RLIMIT_AS/DATA/STACK for the guest.
@@ -11,7 +12,7 @@ use syscalls::Sysno;
 
 const EINVAL: i64 = -(libc::EINVAL as i64);
 
-pub fn uname(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+pub fn uname(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     // SAFETY: all-zero is a valid `utsname`.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: `u` is a valid, writable utsname.
@@ -22,10 +23,27 @@ pub fn uname(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     for (d, s) in u.machine.iter_mut().zip(b"aarch64") {
         *d = *s as libc::c_char;
     }
+    // `-r`: the release the guest sees (at most 64 bytes, NUL-terminated; checked by
+    // the command line).
+    if let Some(r) = &ctx.process.options.uname_release {
+        u.release = [0; 65];
+        for (d, s) in u.release.iter_mut().zip(r.as_bytes().iter().take(64)) {
+            *d = *s as libc::c_char;
+        }
+    }
     // `struct new_utsname` is six 65-byte fields on both ABIs.
     match guest::write_val(a[0], &u) {
         Ok(()) => 0,
         Err(e) => e,
+    }
+}
+
+/// `getrandom`: deterministic under `-seed` (see [`crate::linux::random`]), the host's
+/// call otherwise.
+pub fn getrandom(_ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
+    match crate::linux::random::getrandom_seeded(a[0], a[1], a[2]) {
+        Some(r) => r,
+        None => host_syscall(Sysno::getrandom.id() as u32, a),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod process;
 pub mod robust;
 pub mod signal;
 pub mod sock;
+pub mod strace;
 pub mod table;
 pub mod uffd;
 
@@ -113,17 +114,8 @@ pub fn syscall(ctx: &mut SyscallCtx, nr: u64) -> i64 {
     ];
     let strace = log::enabled(Item::Strace);
     if strace {
-        let name = table::name(nr).unwrap_or("unknown");
-        log::write(&format!(
-            "{} {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) ...",
-            std::process::id(),
-            a[0],
-            a[1],
-            a[2],
-            a[3],
-            a[4],
-            a[5]
-        ));
+        strace::enter(nr, &a);
+        strace::end_line_without_result(nr);
     }
     let mut r = table::dispatch(ctx, nr, a);
     if r == -(libc::EFAULT as i64) && crate::linux::smc::release_for_syscall(ctx.process, &a) {
@@ -132,17 +124,7 @@ pub fn syscall(ctx: &mut SyscallCtx, nr: u64) -> i64 {
         r = table::dispatch(ctx, nr, a);
     }
     if strace {
-        let name = table::name(nr).unwrap_or("unknown");
-        if (-4095..0).contains(&r) {
-            log::write(&format!(
-                "{} {name} = -1 errno={} ({})",
-                std::process::id(),
-                -r,
-                std::io::Error::from_raw_os_error(-r as i32)
-            ));
-        } else {
-            log::write(&format!("{} {name} = {r:#x}", std::process::id()));
-        }
+        strace::leave(nr, r);
     }
     r
 }

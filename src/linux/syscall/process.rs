@@ -180,6 +180,9 @@ fn cstr(b: &[u8]) -> Result<CString, i64> {
 fn exec_host(p: &Process, path: &CString, argv: &[CString], envp: &[CString]) -> i64 {
     // A vfork child's writes must reach its parent before the exec replaces its memory.
     vfork::flush(p);
+    if crate::log::enabled(crate::log::Item::Strace) {
+        super::strace::before_exec();
+    }
     let mut av: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
     av.push(std::ptr::null());
     let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
@@ -324,6 +327,9 @@ fn do_execve(ctx: &mut SyscallCtx, dirfd: u64, path: u64, argv: u64, envp: u64, 
         let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
         ev.push(std::ptr::null());
         vfork::flush(p);
+        if crate::log::enabled(crate::log::Item::Strace) {
+            super::strace::before_exec();
+        }
         return host_syscall(
             Sysno::execveat.id() as u32,
             [
