@@ -10,6 +10,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
+use super::memory::MAX_RAM;
 use crate::log;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -20,11 +21,6 @@ pub const PROG: &str = "ferrite-system-aarch64";
 /// The README section that documents system mode; `-h` points at it by this title.
 pub const README_SECTION: &str = "System mode (ferrite-system-aarch64) — in progress";
 
-/// Guest physical address of RAM on the `virt` machine.
-const RAM_BASE: u64 = 0x4000_0000;
-/// The most RAM the `virt` memory map has room for: RAM may end at 256 GiB at most, as
-/// in QEMU (with `highmem`), which refuses more than 255 GiB.
-pub const MAX_RAM: u64 = (256 << 30) - RAM_BASE;
 /// `-m` without a value means this much, as for QEMU's `virt`.
 pub const DEFAULT_RAM: u64 = 128 << 20;
 /// QEMU rounds `-m` up to a multiple of 8 KiB; ferrite does the same so that the memory
@@ -86,7 +82,7 @@ pub enum DtbRandomness {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SysOptions {
     pub cpu: CpuModel,
-    /// Bytes of RAM, a multiple of 8 KiB, at most [`MAX_RAM`].
+    /// Bytes of RAM, a multiple of 8 KiB, at most [`MAX_RAM`] (255 GiB, as QEMU's `virt`).
     pub ram_size: u64,
     /// Number of CPUs (only 1 for now).
     pub smp: u32,

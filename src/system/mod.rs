@@ -24,7 +24,10 @@
 //!
 //! Who may use whom: `system` uses [`crate::arm64`], [`crate::ir`], [`crate::x64`],
 //! [`crate::engine`] and [`crate::log`]; none of those ever imports `system` (nor does
-//! [`crate::linux`]). Within `system`, `cli` knows nothing of the others; `boot` uses
-//! `memory` and `fdt`; `fdt` uses `memory` for the machine map only.
+//! [`crate::linux`]). Within `system`, `cli` uses only `memory`'s constants; `boot` uses
+//! `memory` and gets the device tree from its caller; `fdt` uses `memory` for the machine
+//! map only.
 
+pub mod boot;
 pub mod cli;
+pub mod memory;
