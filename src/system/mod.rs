@@ -30,4 +30,5 @@
 
 pub mod boot;
 pub mod cli;
+pub mod fdt;
 pub mod memory;
