@@ -262,7 +262,10 @@ fn the_comparison_catches_differences() {
     let qemu = qemu_dts(&["-cpu", "cortex-a57", "-m", "1G"]);
     let ours = ferrite_dts(&params(CpuModel::CortexA57, 1 << 30, 1), "a57-check.dtb");
     for (from, to) in [
-        ("interrupts = <0x00 0x01 0x04>", "interrupts = <0x00 0x01 0x01>"),
+        (
+            "interrupts = <0x00 0x01 0x04>",
+            "interrupts = <0x00 0x01 0x01>",
+        ),
         ("\"arm,cortex-a57\"", "\"arm,cortex-a53\""),
         ("\t\tmethod = \"hvc\";\n", ""),
     ] {
@@ -270,5 +273,61 @@ fn the_comparison_catches_differences() {
         let changed = ours.replacen(from, to, 1);
         let caught = std::panic::catch_unwind(|| compare(&qemu, &changed, false)).is_err();
         assert!(caught, "changing {from:?} went unnoticed");
+    }
+}
+
+/// `ferrite-system-aarch64 ... -machine dumpdtb=FILE`, decompiled.
+fn ferrite_binary_dts(args: &[&str], name: &str) -> String {
+    let file = tmp(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrite-system-aarch64"))
+        .args(args)
+        .arg("-machine")
+        .arg(format!("dumpdtb={}", file.display()))
+        .output()
+        .expect("run ferrite-system-aarch64");
+    assert!(
+        out.status.success(),
+        "ferrite-system-aarch64 {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    decompile(&file)
+}
+
+/// The whole path — command line, kernel and initrd placement, /chosen — against QEMU
+/// loading the same files.
+#[test]
+fn boot_dtb_matches_qemu_with_kernel_initrd_append() {
+    let mut image = vec![0u8; 0x1000];
+    image[0..4].copy_from_slice(&0x1400_0000u32.to_le_bytes());
+    image[16..24].copy_from_slice(&0x10_0000u64.to_le_bytes());
+    image[24..32].copy_from_slice(&0xau64.to_le_bytes());
+    image[56..60].copy_from_slice(b"ARM\x64");
+    let kernel = tmp("Image");
+    std::fs::write(&kernel, image).unwrap();
+    let initrd = tmp("initrd");
+    std::fs::write(&initrd, vec![0x5a; 5_000_000]).unwrap();
+    let (k, i) = (kernel.to_str().unwrap(), initrd.to_str().unwrap());
+    for m in ["1G", "128M"] {
+        let args = [
+            "-cpu",
+            "cortex-a57",
+            "-m",
+            m,
+            "-kernel",
+            k,
+            "-initrd",
+            i,
+            "-append",
+            "console=ttyAMA0 rdinit=/init",
+        ];
+        let qemu = qemu_dts(&args);
+        assert!(qemu.contains("linux,initrd-start"), "{qemu}");
+        let mut ours_args = vec!["-M", "virt"];
+        ours_args.extend(args);
+        compare(
+            &qemu,
+            &ferrite_binary_dts(&ours_args, &format!("boot-{m}.dtb")),
+            false,
+        );
     }
 }

@@ -202,7 +202,7 @@ fn align_up(x: u64, a: u64) -> Option<u64> {
 }
 
 /// An error message from an I/O error, without Rust's " (os error N)" suffix.
-fn io_msg(e: &std::io::Error) -> String {
+pub(crate) fn io_msg(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),

@@ -32,3 +32,111 @@ pub mod boot;
 pub mod cli;
 pub mod fdt;
 pub mod memory;
+
+use std::path::Path;
+
+use boot::{Boot, BootFiles, Span};
+use cli::{SysOptions, PROG, README_SECTION};
+use fdt::{Fdt, VirtParams};
+use memory::Ram;
+
+/// A machine prepared for boot: RAM with the kernel, initrd and DTB in place, and the
+/// CPU state to start from.
+pub struct Machine {
+    pub options: SysOptions,
+    /// RAM, when there is a kernel to load (a bare `dumpdtb` needs none).
+    pub ram: Option<Ram>,
+    /// Where everything went, and the entry state.
+    pub boot: Option<Boot>,
+    /// The device tree blob given to the kernel.
+    pub dtb: Vec<u8>,
+}
+
+/// Read `-dtb FILE` and adapt it to the machine.
+fn user_dtb(path: &Path, params: &VirtParams) -> Result<Vec<u8>, String> {
+    let blob = std::fs::read(path)
+        .map_err(|e| format!("cannot read dtb '{}': {}", path.display(), boot::io_msg(&e)))?;
+    let mut tree = Fdt::parse(&blob)
+        .map_err(|e| format!("dtb '{}' is not a valid device tree: {e}", path.display()))?;
+    fdt::patch_user(&mut tree, params).map_err(|e| format!("dtb '{}': {e}", path.display()))?;
+    tree.to_blob()
+}
+
+impl Machine {
+    /// Allocate RAM, load the kernel and initrd, build and place the device tree.
+    pub fn build(options: SysOptions) -> Result<Machine, String> {
+        let params = |initrd: Option<Span>| VirtParams {
+            ram_size: options.ram_size,
+            cpu: options.cpu,
+            smp: options.smp,
+            bootargs: options.append.clone(),
+            initrd,
+            randomness: options.dtb_randomness,
+        };
+        let make_dtb = |initrd: Option<Span>| match &options.dtb {
+            Some(path) => user_dtb(path, &params(initrd)),
+            None => fdt::virt(&params(initrd)).to_blob(),
+        };
+        let Some(kernel) = &options.kernel else {
+            let dtb = make_dtb(None)?;
+            return Ok(Machine {
+                options,
+                ram: None,
+                boot: None,
+                dtb,
+            });
+        };
+        let mut ram = Ram::new(options.ram_size)?;
+        let files = BootFiles {
+            kernel,
+            initrd: options.initrd.as_deref(),
+        };
+        let boot = boot::load(&mut ram, &files, make_dtb)?;
+        let dtb = ram
+            .slice(boot.dtb.addr, boot.dtb.len)
+            .ok_or("the device tree is outside RAM")?
+            .to_vec();
+        Ok(Machine {
+            options,
+            ram: Some(ram),
+            boot: Some(boot),
+            dtb,
+        })
+    }
+}
+
+/// What `ferrite-system-aarch64` does with a parsed command line: the exit status, or a
+/// one-line error.
+pub fn run(options: SysOptions) -> Result<i32, String> {
+    if let Some(f) = &options.log_file {
+        crate::log::set_file(&f.to_string_lossy()).map_err(|e| {
+            format!(
+                "cannot open log file '{}': {}",
+                f.display(),
+                boot::io_msg(&e)
+            )
+        })?;
+    }
+    crate::log::enable(options.log_items);
+    let machine = Machine::build(options)?;
+    if let Some(path) = &machine.options.dumpdtb {
+        std::fs::write(path, &machine.dtb).map_err(|e| {
+            format!(
+                "cannot write dtb '{}': {}",
+                path.display(),
+                boot::io_msg(&e)
+            )
+        })?;
+        eprintln!("{PROG}: device tree written to {}", path.display());
+        return Ok(0);
+    }
+    let boot = machine
+        .boot
+        .as_ref()
+        .ok_or("no -kernel given: nothing to boot")?;
+    Err(format!(
+        "kernel, initrd and device tree are loaded (entry {:#x}, DTB at {:#x}), but CPU \
+         execution is not implemented in this build: see README.md, \"{README_SECTION}\"",
+        boot.reset.pc, boot.dtb.addr
+    ))
+}
