@@ -301,3 +301,16 @@ fn a_kernel_is_loaded_then_refused_honestly() {
     assert!(err.contains("entry 0x40200000, DTB at 0x48000000"), "{err}");
     assert!(Path::new(&log).exists(), "-D creates the log file");
 }
+
+#[test]
+fn help_points_at_a_readme_section_that_exists() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let title = ferrite::system::cli::README_SECTION;
+    assert!(
+        readme.lines().any(|l| l == format!("## {title}")),
+        "README.md has no section \"## {title}\""
+    );
+    let help = String::from_utf8(ferrite(&["-h"]).stdout).unwrap();
+    assert!(help.contains(&format!("\"{title}\"")), "{help}");
+}
