@@ -176,8 +176,10 @@ fn reg(base: u64, size: u64) -> Vec<u32> {
     ]
 }
 
-/// `count` random bytes from the kernel's CSPRNG.
-fn random_bytes(count: usize) -> Vec<u8> {
+/// `count` random bytes from the host kernel's CSPRNG, or `None` if it cannot give them
+/// (then the seed property is left out: the guest kernel may credit `rng-seed` as
+/// entropy, so it must never get anything weaker).
+fn random_bytes(count: usize) -> Option<Vec<u8>> {
     let mut v = vec![0u8; count];
     let mut filled = 0;
     while filled < count {
@@ -186,18 +188,10 @@ fn random_bytes(count: usize) -> Vec<u8> {
         if n > 0 {
             filled += n as usize;
         } else if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            // getrandom(2) with flags 0 only fails when interrupted or unsupported
-            // (pre-3.17 kernels); fall back on the clock rather than give up.
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            for (i, b) in v[filled..].iter_mut().enumerate() {
-                *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(0x9d);
-            }
-            filled = count;
+            return None;
         }
     }
-    v
+    Some(v)
 }
 
 /// Set `linux,initrd-start`/`-end`: one cell when the address fits (QEMU's form), two
@@ -308,10 +302,14 @@ pub fn virt(p: &VirtParams) -> Fdt {
     }
     chosen = chosen.str("stdout-path", &format!("/pl011@{:x}", UART.base));
     if p.randomness != DtbRandomness::Off {
-        chosen.set("rng-seed", random_bytes(32));
+        if let Some(seed) = random_bytes(32) {
+            chosen.set("rng-seed", seed);
+        }
     }
     if p.randomness == DtbRandomness::On {
-        chosen.set("kaslr-seed", random_bytes(8));
+        if let Some(seed) = random_bytes(8) {
+            chosen.set("kaslr-seed", seed);
+        }
     }
 
     let mut root = Node::new("")
@@ -404,7 +402,10 @@ pub fn patch_user(fdt: &mut Fdt, p: &VirtParams) -> Result<(), String> {
     }
     for seed in ["rng-seed", "kaslr-seed"] {
         if let Some(len) = chosen.prop(seed).map(<[u8]>::len) {
-            chosen.set(seed, random_bytes(len));
+            match random_bytes(len) {
+                Some(fresh) => chosen.set(seed, fresh),
+                None => chosen.props.retain(|(n, _)| n != seed),
+            }
         }
     }
     Ok(())
