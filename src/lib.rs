@@ -23,6 +23,9 @@
 //!   [`x64::MemLowering`] and [`engine::Fetch`] traits and the [`engine::Exit`] it returns.
 //! - [`linux`]: user mode — loader, guest memory map, syscalls, signals, /proc, CLI.
 //!   Uses everything above. `arm64`, `ir` and `x64` never import `linux`.
+//! - [`system`]: system mode (`ferrite-system-aarch64`, QEMU's `virt` machine) — CLI,
+//!   guest physical memory, boot protocol, device tree. Uses everything above but
+//!   `linux`; `arm64`, `ir`, `x64`, `engine` and `linux` never import `system`.
 //! - [`log`]: `-d`/`-D` diagnostics, usable by all.
 
 pub mod arm64;
@@ -30,4 +33,5 @@ pub mod engine;
 pub mod ir;
 pub mod linux;
 pub mod log;
+pub mod system;
 pub mod x64;

@@ -1,0 +1,142 @@
+//! System mode: `ferrite-system-aarch64`, a whole arm64 machine (QEMU's `virt` board)
+//! instead of one Linux process.
+//!
+//! In user mode ([`crate::linux`]) the guest is a program and the host kernel does the
+//! operating system's work. In system mode the guest is the operating system: an arm64
+//! kernel boots at EL1 on an emulated CPU with its own MMU, and talks to emulated devices
+//! (interrupt controller, timer, UART, RTC, virtio) placed at the physical addresses of
+//! QEMU's `virt` machine, which it learns from a device tree. The same decoder, lifters,
+//! IR and backend run the guest code; only the memory lowering, the EL0/EL1 state and the
+//! exits differ (see `SYSTEM-DESIGN.md` in the shared docs).
+//!
+//! This build has the parts that need no CPU: the command line (`cli`), guest physical
+//! memory and the machine map (`memory`), the boot protocol — kernel `Image`/raw
+//! loading, initrd and DTB placement, the reset state (`boot`) — and the device tree
+//! (`fdt`). Running guest code is not implemented yet: `Machine::build` prepares
+//! everything a boot needs and stops there.
+//!
+//! Layout (planned modules in brackets):
+//! - `cli`: QEMU-spelled options → [`cli::SysOptions`].
+//! - `memory`: RAM (one anonymous mapping at 0x4000_0000) and the region map.
+//! - `boot`: loading the kernel, initrd and DTB into RAM; the register state at entry.
+//! - `fdt`: the `virt` device tree (built with `vm-fdt`), `-dtb` patching, `dumpdtb`.
+//! - [`dev`: device models; `mmu`: walker and TLB; CPU, sysregs, exceptions, PSCI.]
+//!
+//! Who may use whom: `system` uses [`crate::arm64`], [`crate::ir`], [`crate::x64`],
+//! [`crate::engine`] and [`crate::log`]; none of those ever imports `system` (nor does
+//! [`crate::linux`]). Within `system`, `cli` uses only `memory`'s constants; `boot` uses
+//! `memory` and gets the device tree from its caller; `fdt` uses `memory` for the machine
+//! map only.
+
+pub mod boot;
+pub mod cli;
+pub mod fdt;
+pub mod memory;
+
+use std::path::Path;
+
+use boot::{Boot, BootFiles, Span};
+use cli::{SysOptions, PROG, README_SECTION};
+use fdt::{Fdt, VirtParams};
+use memory::Ram;
+
+/// A machine prepared for boot: RAM with the kernel, initrd and DTB in place, and the
+/// CPU state to start from.
+pub struct Machine {
+    pub options: SysOptions,
+    /// RAM, when there is a kernel to load (a bare `dumpdtb` needs none).
+    pub ram: Option<Ram>,
+    /// Where everything went, and the entry state.
+    pub boot: Option<Boot>,
+    /// The device tree blob given to the kernel.
+    pub dtb: Vec<u8>,
+}
+
+/// Read `-dtb FILE` and adapt it to the machine.
+fn user_dtb(path: &Path, params: &VirtParams) -> Result<Vec<u8>, String> {
+    let blob = std::fs::read(path)
+        .map_err(|e| format!("cannot read dtb '{}': {}", path.display(), boot::io_msg(&e)))?;
+    let mut tree = Fdt::parse(&blob)
+        .map_err(|e| format!("dtb '{}' is not a valid device tree: {e}", path.display()))?;
+    fdt::patch_user(&mut tree, params).map_err(|e| format!("dtb '{}': {e}", path.display()))?;
+    tree.to_blob()
+}
+
+impl Machine {
+    /// Allocate RAM, load the kernel and initrd, build and place the device tree.
+    pub fn build(options: SysOptions) -> Result<Machine, String> {
+        let params = |initrd: Option<Span>| VirtParams {
+            ram_size: options.ram_size,
+            cpu: options.cpu,
+            smp: options.smp,
+            bootargs: options.append.clone(),
+            initrd,
+            randomness: options.dtb_randomness,
+        };
+        let make_dtb = |initrd: Option<Span>| match &options.dtb {
+            Some(path) => user_dtb(path, &params(initrd)),
+            None => fdt::virt(&params(initrd)).to_blob(),
+        };
+        let Some(kernel) = &options.kernel else {
+            let dtb = make_dtb(None)?;
+            return Ok(Machine {
+                options,
+                ram: None,
+                boot: None,
+                dtb,
+            });
+        };
+        let mut ram = Ram::new(options.ram_size)?;
+        let files = BootFiles {
+            kernel,
+            initrd: options.initrd.as_deref(),
+        };
+        let boot = boot::load(&mut ram, &files, make_dtb)?;
+        let dtb = ram
+            .slice(boot.dtb.addr, boot.dtb.len)
+            .ok_or("the device tree is outside RAM")?
+            .to_vec();
+        Ok(Machine {
+            options,
+            ram: Some(ram),
+            boot: Some(boot),
+            dtb,
+        })
+    }
+}
+
+/// What `ferrite-system-aarch64` does with a parsed command line: the exit status, or a
+/// one-line error.
+pub fn run(options: SysOptions) -> Result<i32, String> {
+    if let Some(f) = &options.log_file {
+        crate::log::set_file(&f.to_string_lossy()).map_err(|e| {
+            format!(
+                "cannot open log file '{}': {}",
+                f.display(),
+                boot::io_msg(&e)
+            )
+        })?;
+    }
+    crate::log::enable(options.log_items);
+    let machine = Machine::build(options)?;
+    if let Some(path) = &machine.options.dumpdtb {
+        std::fs::write(path, &machine.dtb).map_err(|e| {
+            format!(
+                "cannot write dtb '{}': {}",
+                path.display(),
+                boot::io_msg(&e)
+            )
+        })?;
+        eprintln!("{PROG}: device tree written to {}", path.display());
+        return Ok(0);
+    }
+    let boot = machine
+        .boot
+        .as_ref()
+        .ok_or("no -kernel given: nothing to boot")?;
+    Err(format!(
+        "kernel, initrd and device tree are loaded (entry {:#x}, DTB at {:#x}), but CPU \
+         execution is not implemented in this build: see README.md, \"{README_SECTION}\"",
+        boot.reset.pc, boot.dtb.addr
+    ))
+}
