@@ -26,4 +26,5 @@ pub mod engine;
 pub mod ir;
 pub mod linux;
 pub mod log;
+pub mod system;
 pub mod x64;

@@ -1,0 +1,3 @@
+//! Full-system emulation of an arm64 `virt` machine: bus, devices, MMU models and PSCI.
+
+pub mod bus;
