@@ -1,3 +1,4 @@
 //! Full-system emulation of an arm64 `virt` machine: bus, devices, MMU models and PSCI.
 
 pub mod bus;
+pub mod dev;
