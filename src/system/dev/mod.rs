@@ -3,3 +3,6 @@
 //! interrupt controller, the PL011 UART, the PL031 RTC and the generic timer.
 
 pub mod gic;
+pub mod pl011;
+pub mod pl031;
+pub mod timer;
