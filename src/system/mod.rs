@@ -2,3 +2,4 @@
 
 pub mod bus;
 pub mod dev;
+pub mod psci;
