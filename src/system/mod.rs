@@ -2,4 +2,6 @@
 
 pub mod bus;
 pub mod dev;
+pub mod mmu;
+
 pub mod psci;
