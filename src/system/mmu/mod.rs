@@ -2,4 +2,5 @@
 //! walker for the EL1&0 regime ([`walk`]) and the software TLB that generated code probes
 //! inline ([`tlb`]).
 
+pub mod tlb;
 pub mod walk;
