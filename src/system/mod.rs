@@ -3,5 +3,4 @@
 pub mod bus;
 pub mod dev;
 pub mod mmu;
-
 pub mod psci;

@@ -282,6 +282,24 @@ impl Tlb {
         self.full_flushes += 1;
     }
 
+    /// Marks (`code` = true) or unmarks the cached mappings of physical page `pa_page` as
+    /// holding translated code: their write tags get [`TLB_NOTDIRTY`], so stores take the
+    /// slow path, which invalidates the page's blocks and then calls this with `false`.
+    pub fn set_notdirty(&mut self, pa_page: u64, code: bool) {
+        for i in 0..NUM_MMU_IDX {
+            for s in 0..TLB_SIZE {
+                let w = &mut self.tables[i][s].write;
+                if self.info[i][s].pa_page == pa_page && *w != TLB_INVALID && *w & TLB_MMIO == 0 {
+                    *w = if code {
+                        *w | TLB_NOTDIRTY
+                    } else {
+                        *w & !TLB_NOTDIRTY
+                    };
+                }
+            }
+        }
+    }
+
     /// Drops every entry (TLBI VMALLE1(IS); SCTLR.M, TCR or TTBR changes).
     pub fn flush_all(&mut self) {
         for i in 0..NUM_MMU_IDX {
@@ -478,6 +496,52 @@ mod tests {
             t.entry(MmuIdx::El1, 0x4000_0000).unwrap().0.write & 0xfff,
             TLB_NOTDIRTY
         );
+    }
+
+    #[test]
+    fn code_pages_toggle_notdirty() {
+        let mut t = Tlb::new();
+        let rw = Perms {
+            el0_read: true,
+            el0_write: true,
+            ..RW_EL1
+        };
+        t.fill(MmuIdx::El0, U, &tr(0x7000, rw, false, 1, 12), ram(0x1000));
+        t.fill(
+            MmuIdx::El1,
+            K,
+            &tr(0x7000, RW_EL1, true, 0, 12),
+            ram(0x1000),
+        );
+        t.fill(
+            MmuIdx::El1,
+            K + 0x1000,
+            &tr(0x8000, RW_EL1, true, 0, 12),
+            ram(0x2000),
+        );
+        t.fill(
+            MmuIdx::El1,
+            0x0900_0000,
+            &flat(0x0900_0000).unwrap(),
+            Backing::Mmio,
+        );
+        t.set_notdirty(0x7000, true);
+        assert_eq!(t.probe(MmuIdx::El0, U, 4, Probe::Write), None);
+        assert_eq!(t.probe(MmuIdx::El1, K, 4, Probe::Write), None);
+        assert!(t.probe(MmuIdx::El1, K, 4, Probe::Read).is_some());
+        assert!(t.probe(MmuIdx::El1, K + 0x1000, 4, Probe::Write).is_some());
+        t.set_notdirty(0x0900_0000, true); // MMIO entries keep their tags
+        assert_eq!(
+            t.entry(MmuIdx::El1, 0x0900_0000).unwrap().0.write & 0xfff,
+            TLB_MMIO
+        );
+        t.set_notdirty(0x7000, false);
+        assert!(t.probe(MmuIdx::El0, U, 4, Probe::Write).is_some());
+        assert!(t.probe(MmuIdx::El1, K, 4, Probe::Write).is_some());
+        // A flushed entry is not brought back.
+        t.flush_all();
+        t.set_notdirty(0x7000, false);
+        assert!(t.entry(MmuIdx::El1, K).is_none());
     }
 
     /// A TLB with, in both indexes: K (global), U (ASID 3), U2 (ASID 4, another slot).
