@@ -18,7 +18,7 @@
 //!
 //! The device occupies one [`MMIO_SIZE`] window: the distributor at +0 and the CPU interface
 //! at +[`CPU_IFACE_OFFSET`] (the `virt` map: 0x0800_0000 and 0x0801_0000). Banked registers
-//! use the accessing CPU from [`bus::current_cpu`](crate::system::bus::current_cpu); the
+//! use the accessing CPU from [`bus::current_cpu`]; the
 //! explicit `dist_*`/`cpu_*` methods take it as an argument.
 //!
 //! After every change the IRQ/FIQ outputs of every CPU interface are recomputed; a changed

@@ -5,7 +5,7 @@
 //!   user mode gives CNTVCT_EL0. With no EL2, CNTVOFF is 0: virtual count = physical count.
 //! - CTL: ENABLE (bit 0) and IMASK (bit 1) are stored; ISTATUS (bit 2) is computed on read
 //!   (condition met: count ≥ CVAL, reported only while enabled). TVAL reads
-//!   (CVAL − count)[31:0] and a write sets CVAL = count + SignExtend(TVAL[31:0]).
+//!   `(CVAL − count)[31:0]` and a write sets `CVAL = count + SignExtend(TVAL[31:0])`.
 //! - A timer's output (its PPI: [`VIRT_PPI`] 27, [`PHYS_PPI`] 30) is ENABLE ∧ ISTATUS ∧ ¬IMASK.
 //!   The run loop asks [`GenericTimer::deadline`] for the next count at which an output rises
 //!   and re-evaluates [`GenericTimer::outputs`] at that time and after every write.

@@ -347,7 +347,7 @@ impl Tlb {
         }
     }
 
-    /// Performs a TLBI with operand `xt` (ASID in bits 63:48, VA[55:12] in bits 43:0).
+    /// Performs a TLBI with operand `xt` (ASID in bits 63:48, `VA[55:12]` in bits 43:0).
     /// `asid16`: TCR_EL1.AS (otherwise only 8 ASID bits count).
     pub fn tlbi(&mut self, op: Tlbi, xt: u64, asid16: bool) {
         let asid = (xt >> 48) as u16 & if asid16 { 0xffff } else { 0xff };

@@ -18,7 +18,7 @@
 //! - IPS limited to the implemented 48-bit PA range; output addresses (TTBR base, next
 //!   table, block, page) above it give an address-size fault at the level that holds them.
 //! - Table, 1 GB / 2 MB block and page descriptors; APTable/UXNTable/PXNTable accumulate
-//!   down the walk; AP[2:1], UXN, PXN, implicit PXN for EL0-writable pages, SCTLR.WXN.
+//!   down the walk; `AP[2:1]`, UXN, PXN, implicit PXN for EL0-writable pages, SCTLR.WXN.
 //! - AF = 0 → access-flag fault (no FEAT_HAFDBS: software manages AF and dirty state).
 //! - nG → the entry is tagged with the ASID of TTBR0, or of TTBR1 when TCR.A1 = 1 (8 bits
 //!   unless TCR.AS = 1).
@@ -141,7 +141,7 @@ pub struct Translation {
     /// MAIR_EL1 attribute index (AttrIndx), or `None` with the MMU off (Device-nGnRnE for
     /// data, Normal for instruction fetches).
     pub attr_index: Option<u8>,
-    /// Shareability (SH[1:0]).
+    /// Shareability (`SH[1:0]`).
     pub sh: u8,
     /// nG = 0: valid for every ASID.
     pub global: bool,
