@@ -45,7 +45,7 @@ const PROPERTY_DIFFERENCES: &[(&str, &str, &str)] = &[(
     "/chosen",
     "kaslr-seed",
     "only with -machine dtb-randomness=on: with KASLR the kernel forces KPTI on CPUs \
-     without E0PD, and KPTI switches ASIDs on every kernel entry (SYSTEM-DESIGN §2.4)",
+     without E0PD, and KPTI switches ASIDs on every kernel entry",
 )];
 
 /// Random values, masked before comparing.

@@ -70,7 +70,7 @@ pub enum Serial {
 pub enum DtbRandomness {
     /// Not given: `/chosen/rng-seed` only. ferrite leaves out `kaslr-seed` by default, unlike
     /// QEMU: with KASLR the kernel turns on KPTI on CPUs without E0PD, and KPTI switches
-    /// ASIDs on every kernel entry and exit (SYSTEM-DESIGN §2.4).
+    /// ASIDs on every kernel entry and exit, which costs a TLB flush each time here.
     Default,
     /// `=on`: `rng-seed` and `kaslr-seed`, as QEMU.
     On,

@@ -6,8 +6,8 @@
 //! accessor here is bounds-checked; the translated code will later reach RAM through the
 //! TLB with `host_base() + (pa - RAM_BASE)`.
 //!
-//! The MMIO windows are QEMU 7.2's `virt` addresses for the devices ferrite models
-//! (SYSTEM-DESIGN §2.2): GICv2 distributor and CPU interface, PL011, PL031 and 32
+//! The MMIO windows are QEMU 7.2's `virt` addresses for the devices ferrite models:
+//! GICv2 distributor and CPU interface, PL011, PL031 and 32
 //! virtio-mmio transports. Any other address below RAM is unassigned.
 
 use std::ptr::NonNull;

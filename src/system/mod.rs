@@ -7,20 +7,24 @@
 //! (interrupt controller, timer, UART, RTC, virtio) placed at the physical addresses of
 //! QEMU's `virt` machine, which it learns from a device tree. The same decoder, lifters,
 //! IR and backend run the guest code; only the memory lowering, the EL0/EL1 state and the
-//! exits differ (see `SYSTEM-DESIGN.md` in the shared docs).
+//! exits differ (ARCHITECTURE.md, "The environment door").
 //!
 //! This build has the parts that need no CPU: the command line (`cli`), guest physical
 //! memory and the machine map (`memory`), the boot protocol — kernel `Image`/raw
 //! loading, initrd and DTB placement, the reset state (`boot`) — and the device tree
-//! (`fdt`). Running guest code is not implemented yet: `Machine::build` prepares
-//! everything a boot needs and stops there.
+//! (`fdt`); and, not yet wired to a CPU, the MMIO bus (`bus`), the device models
+//! (`dev`: GICv2, PL011, PL031, generic timer), PSCI (`psci`) and the stage-1 walker and
+//! software TLB (`mmu`), each tested on its own. Running guest code is not implemented
+//! yet: `Machine::build` prepares everything a boot needs and stops there.
 //!
 //! Layout (planned modules in brackets):
 //! - `cli`: QEMU-spelled options → [`cli::SysOptions`].
 //! - `memory`: RAM (one anonymous mapping at 0x4000_0000) and the region map.
 //! - `boot`: loading the kernel, initrd and DTB into RAM; the register state at entry.
 //! - `fdt`: the `virt` device tree (built with `vm-fdt`), `-dtb` patching, `dumpdtb`.
-//! - [`dev`: device models; `mmu`: walker and TLB; CPU, sysregs, exceptions, PSCI.]
+//! - `bus`: the MMIO device trait, the physical bus map and interrupt lines.
+//! - `dev`: device models; `mmu`: walker and TLB; `psci`: firmware calls.
+//! - [CPU, system registers, exceptions, the run loop.]
 //!
 //! Who may use whom: `system` uses [`crate::arm64`], [`crate::ir`], [`crate::x64`],
 //! [`crate::engine`] and [`crate::log`]; none of those ever imports `system` (nor does
@@ -29,9 +33,13 @@
 //! map only.
 
 pub mod boot;
+pub mod bus;
 pub mod cli;
+pub mod dev;
 pub mod fdt;
 pub mod memory;
+pub mod mmu;
+pub mod psci;
 
 use std::path::Path;
 
