@@ -18,7 +18,7 @@ use dynasmrt::{dynasm, DynasmApi};
 
 use super::{Emitter, Loc, RAX, RCX, RDX};
 use crate::arm64::cpu::off;
-use crate::ir::{BinOp, Block, FlagOp, Op, Order, UnOp, Val, W};
+use crate::ir::{BinOp, FlagOp, Op, Order, UnOp, Val, W};
 
 /// A second operand as an x86 instruction takes it.
 #[derive(Clone, Copy, PartialEq)]
@@ -36,80 +36,6 @@ fn imm_of(c: u64, w: W) -> Option<i32> {
     }
 }
 
-/// Address fusion: a 64-bit `Add` read only as the address of one memory access the
-/// direct path emits (any load, a plain store) is not computed on its own; the access
-/// builds it with one `lea` (base + index * scale + displacement), taking a `Shl` by
-/// 1..=3 read only by that `Add` as the scaled index. The operands of fused ops live
-/// until the access (`last_use` is extended). Sets `fused` to which ops are fused.
-pub(super) fn fuse_addresses(
-    block: &Block,
-    readers: &[u32],
-    last_use: &mut [u32],
-    fused: &mut Vec<bool>,
-) {
-    let n = block.insts.len();
-    fused.clear();
-    fused.resize(n, false);
-    for (j, inst) in block.insts.iter().enumerate() {
-        let addr = match inst.op {
-            Op::Load { addr, .. } => addr,
-            Op::Store {
-                addr,
-                order: Order::Plain,
-                ..
-            } => addr,
-            _ => continue,
-        };
-        let k = addr.0 as usize;
-        if readers[k] != 1 || last_use[k] != j as u32 {
-            continue;
-        }
-        let Op::Bin(BinOp::Add, W::W64, x, y) = block.insts[k].op else {
-            continue;
-        };
-        fused[k] = true;
-        let extend = |last_use: &mut [u32], v: Val| {
-            let l = &mut last_use[v.0 as usize];
-            *l = (*l).max(j as u32);
-        };
-        // At most one scaled index (checked before any lifetime is extended).
-        let shl = [y, x].into_iter().find(|v| {
-            let m = v.0 as usize;
-            matches!(block.insts[m].op, Op::Bin(BinOp::Shl, W::W64, _, c)
-                if readers[m] == 1
-                    && last_use[m] == k as u32
-                    && matches!(block.const_of(c), Some(1..=3)))
-        });
-        extend(last_use, x);
-        extend(last_use, y);
-        if let Some(v) = shl {
-            fused[v.0 as usize] = true;
-            if let Op::Bin(_, _, idx, _) = block.insts[v.0 as usize].op {
-                extend(last_use, idx);
-            }
-        }
-    }
-}
-
-/// The `SetNzcv` that can move to the exits of a block whose branch is fused with a
-/// compare (`branch_cond`): one of the same flags value with nothing emitted between it
-/// and the terminator, so that nothing can observe NZCV in between.
-pub(super) fn nzcv_at_exit(block: &Block, branch_cond: Option<usize>) -> Option<usize> {
-    let k = branch_cond?;
-    let Op::Cond(_, f) = block.insts[k].op else {
-        return None;
-    };
-    for j in (0..block.insts.len()).rev() {
-        match block.insts[j].op {
-            Op::InsnStart(_) | Op::Const(_) => {}
-            _ if j == k || j == f.0 as usize => {}
-            Op::SetNzcv(g) if g == f => return Some(j),
-            _ => return None,
-        }
-    }
-    None
-}
-
 impl Emitter<'_> {
     /// After [`Emitter::compare`] for the fused branch and `lahf; seto al`, on one exit
     /// path: store the Arm NZCV of `fop` to the CPU state.
@@ -120,7 +46,7 @@ impl Emitter<'_> {
 
     /// Put the guest address `addr` (the address operand of instruction `i`, a memory
     /// access) in `rax`: computed with one `lea` when it is fused, see
-    /// [`fuse_addresses`]. Releases the fused ops' operands that die at `i`.
+    /// [`super::analysis::fuse_addresses`]. Releases the fused ops' operands that die at `i`.
     fn addr_to_rax(&mut self, i: usize, addr: Val, cached: Option<Val>) {
         let k = addr.0 as usize;
         if !self.addr_fused[k] {

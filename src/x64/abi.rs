@@ -1,0 +1,146 @@
+//! The ABI between generated code and the rest of ferrite: exit codes returned to the
+//! dispatcher, the shared runtime stubs (enter trampoline, epilogue), the indirect-branch
+//! table's layout, host register numbers and the allocation pool, and helper calls.
+
+use dynasmrt::{dynasm, DynasmApi};
+
+use super::{Asm, Emitter};
+use crate::arm64::cpu::off;
+use crate::ir::Val;
+
+/// Exit codes returned by generated code to the dispatcher (in `rax`).
+pub mod exit {
+    /// Chainable exit: `cpu.pc` is the target, `cpu.chain_slot` the jump to patch.
+    pub const CHAIN: u64 = 1;
+    /// Indirect branch: look up `cpu.pc`.
+    pub const LOOKUP: u64 = 2;
+    /// `cpu.interrupt` was set at block entry; `cpu.pc` is the block's address.
+    pub const INTERRUPT: u64 = 3;
+    /// SVC: `cpu.pc` is the next instruction, `cpu.exit_arg` the immediate.
+    pub const SVC: u64 = 4;
+    /// BRK: `cpu.pc` is the BRK, `cpu.exit_arg` the immediate.
+    pub const BRK: u64 = 5;
+    /// Undefined instruction: `cpu.pc` is it, `cpu.exit_arg` the word.
+    pub const UNDEFINED: u64 = 6;
+    /// Privileged instruction at EL0: `cpu.pc` is it, `cpu.exit_arg` the word.
+    pub const PRIVILEGED: u64 = 7;
+    /// Instruction fetch fault at `cpu.pc`.
+    pub const FETCH_FAULT: u64 = 8;
+    /// IC IVAU of `cpu.exit_arg`; continue at `cpu.pc`.
+    pub const IC_INVALIDATE: u64 = 9;
+    /// Re-look-up `cpu.pc`.
+    pub const RESYNC: u64 = 10;
+    /// Drop every translation, then continue at `cpu.pc` (set by the environment's fault
+    /// handler after a change of the memory lowering, see [`super::Identity`]).
+    pub const RETRANSLATE: u64 = 11;
+}
+
+/// Addresses of the shared stubs and tables blocks use.
+#[derive(Clone, Copy, Debug)]
+pub struct Runtime {
+    /// Restores host registers and returns `rax` to the dispatcher.
+    pub epilogue: usize,
+    /// The indirect-branch table ([`JT_ENTRIES`] × [`JtEntry`]), or 0 to send every
+    /// indirect branch to the dispatcher.
+    pub jump_table: usize,
+}
+
+/// Entries in the indirect-branch table (a power of two).
+pub const JT_ENTRIES: usize = 1 << 16;
+
+/// One entry of the indirect-branch table: guest PC → host code. Writers store
+/// `pc = u64::MAX` first, then `host`, then the real `pc`; x86's store order makes a
+/// reader that sees the real `pc` also see its `host`.
+#[repr(C, align(16))]
+pub struct JtEntry {
+    pub pc: std::sync::atomic::AtomicU64,
+    pub host: std::sync::atomic::AtomicU64,
+}
+
+/// The table slot for guest `pc`.
+pub fn jt_index(pc: u64) -> usize {
+    ((pc >> 2) as usize) & (JT_ENTRIES - 1)
+}
+
+// Host register numbers (dynasm encoding).
+pub(super) const RAX: u8 = 0;
+pub(super) const RCX: u8 = 1;
+pub(super) const RDX: u8 = 2;
+pub(super) const RBX: u8 = 3;
+pub(super) const RSI: u8 = 6;
+pub(super) const RDI: u8 = 7;
+pub(super) const R8: u8 = 8;
+pub(super) const R9: u8 = 9;
+pub(super) const R10: u8 = 10;
+pub(super) const R11: u8 = 11;
+pub(super) const R12: u8 = 12;
+pub(super) const R13: u8 = 13;
+pub(super) const R14: u8 = 14;
+pub(super) const R15: u8 = 15;
+
+/// Allocation order: callee-saved first (they survive helper calls).
+pub(super) const POOL: [u8; 10] = [RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11];
+
+pub(super) fn caller_saved(r: u8) -> bool {
+    matches!(r, RSI | RDI | R8 | R9 | R10 | R11)
+}
+
+impl Emitter<'_> {
+    pub(super) fn call(&mut self, i: usize, f: usize, args: &[Val], side_effects: bool) {
+        self.evict_caller_saved(i);
+        if side_effects {
+            // Helpers that may fault or read the PC see the current instruction's.
+            let pc = self.cur_pc;
+            dynasm!(self.asm ; .arch x64 ; mov rax, QWORD pc as i64 ; mov [rbp + off::PC], rax);
+        }
+        const ARG_REGS: [u8; 4] = [RSI, RDX, RCX, R8];
+        for (k, a) in args.iter().enumerate() {
+            self.load(ARG_REGS[k], *a);
+        }
+        self.free_dead(i);
+        if side_effects {
+            self.mark_fault_point();
+        }
+        dynasm!(self.asm
+            ; .arch x64
+            ; mov rdi, rbp
+            ; mov rax, QWORD f as i64
+            ; call rax
+        );
+        self.def_rax(i);
+    }
+}
+
+/// Emit the enter trampoline and the epilogue at host address `base`.
+/// `enter(cpu, code) -> exit code`: saves callee-saved registers, pins `rbp = cpu`,
+/// aligns the stack and jumps to `code`; the epilogue undoes that and returns `rax`.
+pub fn runtime_stubs(base: usize) -> (Vec<u8>, usize, usize) {
+    let mut asm = Asm::new(base);
+    let enter = asm.offset().0;
+    dynasm!(asm
+        ; .arch x64
+        ; push rbx
+        ; push rbp
+        ; push r12
+        ; push r13
+        ; push r14
+        ; push r15
+        ; sub rsp, 8
+        ; mov rbp, rdi
+        ; jmp rsi
+    );
+    let epilogue = asm.offset().0;
+    dynasm!(asm
+        ; .arch x64
+        ; add rsp, 8
+        ; pop r15
+        ; pop r14
+        ; pop r13
+        ; pop r12
+        ; pop rbp
+        ; pop rbx
+        ; ret
+    );
+    let code = asm.finalize().expect("runtime stubs");
+    (code, base + enter, base + epilogue)
+}
