@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
-use crate::arm64::cpu::Cpu;
+use crate::arm64::cpu::{Cpu, Exception};
 use crate::arm64::decode;
 use crate::arm64::lift::{self, CpuFeatures};
 use crate::ir::opt;
@@ -93,6 +93,9 @@ pub enum Exit {
     FetchFault(u64),
     /// `cpu.interrupt` was set; `cpu.pc` is where to resume.
     Interrupt,
+    /// A synchronous exception (from the environment's slow path or a helper) taken
+    /// by the instruction at `cpu.pc`; guest registers are those before it.
+    Exception(Exception),
 }
 
 /// `cpu.interrupt` bit: the environment has something to deliver (a signal).
@@ -155,7 +158,7 @@ pub struct Stats {
 }
 
 /// Names of the exits from generated code, indexed by exit code (`x64::exit`).
-pub const EXIT_NAMES: [&str; 12] = [
+pub const EXIT_NAMES: [&str; 13] = [
     "?",
     "chain request",
     "indirect lookup",
@@ -168,6 +171,7 @@ pub const EXIT_NAMES: [&str; 12] = [
     "ic ivau",
     "resync",
     "retranslate",
+    "exception",
 ];
 
 /// The engine's locks, held across a host fork (see [`Engine::fork_guard`]).
@@ -613,6 +617,7 @@ impl Engine {
                 exit::UNDEFINED => return Exit::Undefined(cpu.exit_arg as u32),
                 exit::PRIVILEGED => return Exit::Privileged(cpu.exit_arg as u32),
                 exit::FETCH_FAULT => return Exit::FetchFault(cpu.exit_arg),
+                exit::EXCEPTION => return Exit::Exception(cpu.exception),
                 exit::INTERRUPT => {
                     // A cache reset only needed us out of translated code.
                     let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH);

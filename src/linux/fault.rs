@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use super::signal::{self, esr};
 use super::Process;
-use crate::arm64::cpu::Cpu;
+use crate::arm64::cpu::{self, Cpu, Exception, ExceptionKind};
 use crate::engine::{self, INT_SIGNAL};
 
 static PROCESS: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
@@ -233,6 +233,51 @@ fn guest_fault(sig: i32, code: i32, addr: u64, write: bool) -> ([u64; 16], Optio
     }
 }
 
+/// `si_code` of a synchronous external abort (BUS_OBJERR).
+const BUS_OBJERR: i32 = 3;
+
+/// The guest signal (siginfo, and the FAR/ESR for the signal frame's `esr_context`)
+/// the arm64 kernel sends for synchronous exception `e`, taken at EL0 by the
+/// instruction at `pc`.
+pub fn exception_signal(pc: u64, e: Exception) -> ([u64; 16], Option<(u64, u64)>) {
+    let fsc = e.esr & 0x3f;
+    match e.kind() {
+        ExceptionKind::DataAbort | ExceptionKind::InstructionAbort => {
+            let (sig, code) = match fsc {
+                cpu::esr::FSC_ALIGN => (libc::SIGBUS, signal::BUS_ADRALN),
+                cpu::esr::FSC_SEA => (libc::SIGBUS, BUS_OBJERR),
+                // Access flag and permission faults.
+                0x08..=0x0f => (libc::SIGSEGV, signal::SEGV_ACCERR),
+                // Translation and address-size faults.
+                _ => (libc::SIGSEGV, signal::SEGV_MAPERR),
+            };
+            let far = crate::arm64::untag(e.far);
+            // The kernel does not report the address of an alignment fault in the
+            // signal frame's fault address.
+            let frame_far = if code == signal::BUS_ADRALN && sig == libc::SIGBUS {
+                0
+            } else {
+                far
+            };
+            (signal::fault_info(sig, code, far), Some((frame_far, e.esr)))
+        }
+        ExceptionKind::PcAlignment | ExceptionKind::SpAlignment => (
+            signal::fault_info(libc::SIGBUS, signal::BUS_ADRALN, e.far),
+            Some((0, e.esr)),
+        ),
+        ExceptionKind::Brk => (
+            signal::fault_info(libc::SIGTRAP, signal::TRAP_BRKPT, pc),
+            None,
+        ),
+        // Undefined instructions, and at EL0 every trapped system instruction, HVC,
+        // SMC, ERET or WFx that reaches here.
+        _ => (
+            signal::fault_info(libc::SIGILL, signal::ILL_ILLOPC, pc),
+            Some((0, 0)),
+        ),
+    }
+}
+
 /// The host handler of SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP.
 extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     let mut host_info = [0u64; 16];
@@ -300,8 +345,12 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
                 die_by_signal(sig);
             }
         }
-    } else if let Some(slot) = helper_return_slot(p, rsp, stored_pc) {
-        (stored_pc, slot + 8)
+    } else if helper_return_slot(p, rsp, stored_pc).is_some() {
+        // Generated code's own stack level (the helper may have been called from a
+        // stub that pushed registers first).
+        // SAFETY: as above.
+        let host_sp = unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*cpu).host_sp)) };
+        (stored_pc, host_sp as usize)
     } else {
         // Not guest code: a fault of ferrite itself, or of a helper whose caller cannot
         // be found. Report it against the last guest PC known.

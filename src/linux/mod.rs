@@ -31,7 +31,7 @@ use crate::arm64::cpu::Cpu;
 use crate::arm64::model::CpuModel;
 use crate::engine::{Engine, Exit, Fetch};
 use crate::log::{self, Item};
-use crate::x64::Identity;
+use crate::x64::{Identity, MemLowering, SlowIdentity};
 use syscall::signal::GuestSigaction;
 use syscall::{Action, SyscallCtx};
 
@@ -265,7 +265,12 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     let model = crate::arm64::model::find(&model_name)
         .ok_or_else(|| StartError(format!("unknown CPU model '{model_name}' (try -cpu help)")))?;
 
-    let engine = Engine::new(model.features, Box::new(Identity)).map_err(|e| StartError(e.0))?;
+    let mem: Box<dyn MemLowering + Send + Sync> = if log::enabled(Item::SlowMem) {
+        Box::new(SlowIdentity)
+    } else {
+        Box::new(Identity)
+    };
+    let engine = Engine::new(model.features, mem).map_err(|e| StartError(e.0))?;
     let (cs, ce) = engine.cache_range();
     let mut mmap = mm::MemoryMap::new(vec![(cs as u64, ce as u64)]);
 
@@ -409,6 +414,11 @@ fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
                 signal::synchronous(process, cpu, exit)
             }
             Exit::Interrupt => signal::deliver_pending(process, cpu),
+            Exit::Exception(e) => {
+                let (info, fault) = fault::exception_signal(cpu.pc, e);
+                signal::queue_sync(info, fault);
+                signal::deliver_pending(process, cpu);
+            }
         }
     }
 }

@@ -33,6 +33,9 @@ pub mod exit {
     /// Drop every translation, then continue at `cpu.pc` (set by the environment's fault
     /// handler after a change of the memory lowering, see [`super::Identity`]).
     pub const RETRANSLATE: u64 = 11;
+    /// A synchronous exception recorded in `cpu.exception` by a slow path or helper;
+    /// `cpu.pc` is the instruction that took it, guest registers are exact.
+    pub const EXCEPTION: u64 = 12;
 }
 
 /// Addresses of the shared stubs and tables blocks use.
@@ -127,6 +130,7 @@ pub fn runtime_stubs(base: usize) -> (Vec<u8>, usize, usize) {
         ; push r15
         ; sub rsp, 8
         ; mov rbp, rdi
+        ; mov [rbp + off::HOST_SP], rsp
         ; jmp rsi
     );
     let epilogue = asm.offset().0;

@@ -34,13 +34,15 @@ mod regalloc;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, VecAssembler};
 
 use crate::arm64::cpu::off;
-use crate::ir::{BinOp, Block, Op, Order, Val, W};
+use crate::ir::{BinOp, Block, Op, Val, W};
 
 use abi::{caller_saved, POOL, R10, R11, R15, R8, R9, RAX, RCX, RDI, RDX, RSI};
 pub use abi::{exit, jt_index, runtime_stubs, JtEntry, Runtime, JT_ENTRIES};
 use cond::x86_cond;
 pub use cond::COND_TABLE;
-pub use mem::{Identity, MemLowering, TAGGED_POINTERS};
+pub use mem::{
+    info, Access, Identity, MemLowering, SlowIdentity, SlowPath, SlowResult, TAGGED_POINTERS,
+};
 use regalloc::Loc;
 
 pub type Asm = VecAssembler<dynasmrt::x64::X64Relocation>;
@@ -99,6 +101,9 @@ struct Emitter<'a> {
     rax_cache: Option<Val>,
     /// Slow paths of inline floating-point fast paths, emitted after the block body.
     fp_slow: Vec<fp::FpSlow>,
+    /// Slow paths of guest accesses (when the lowering has them), emitted after the
+    /// block body.
+    mem_slow: Vec<mem::MemSlow>,
 }
 
 /// Compile `block` for placement at host address `base`.
@@ -137,6 +142,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         nzcv_at_exit: an.nzcv_at_exit,
         rax_cache: None,
         fp_slow: Vec::new(),
+        mem_slow: Vec::new(),
     };
     e.prologue();
     for i in 0..n {
@@ -145,6 +151,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
     e.term();
     e.stubs();
     e.fp_stubs();
+    e.mem_stubs();
     let code = e.asm.finalize().expect("x64 backend: unresolved label");
     (sc.last_use, sc.fused, sc.addr_fused, sc.loc) = (e.last_use, e.fused, e.addr_fused, e.loc);
     sc.put_back();
@@ -213,6 +220,13 @@ impl Emitter<'_> {
                 return;
             }
             _ => {}
+        }
+        if matches!(
+            op,
+            Op::Load { .. } | Op::Store { .. } | Op::LoadV { .. } | Op::StoreV { .. }
+        ) {
+            self.guest_access(i, &op, cached);
+            return;
         }
         if self.direct(i, &op, cached) {
             return;
@@ -323,46 +337,6 @@ impl Emitter<'_> {
                 );
                 self.def_rax(i);
             }
-            Op::Load {
-                size,
-                signed,
-                order: _,
-                ..
-            } => {
-                // x86 loads already have acquire semantics (TSO).
-                self.mem.translate(&mut self.asm, RAX, size, false);
-                self.mark_fault_point();
-                match (size, signed) {
-                    (1, false) => dynasm!(self.asm ; .arch x64 ; movzx eax, BYTE [rax]),
-                    (1, true) => dynasm!(self.asm ; .arch x64 ; movsx rax, BYTE [rax]),
-                    (2, false) => dynasm!(self.asm ; .arch x64 ; movzx eax, WORD [rax]),
-                    (2, true) => dynasm!(self.asm ; .arch x64 ; movsx rax, WORD [rax]),
-                    (4, false) => dynasm!(self.asm ; .arch x64 ; mov eax, [rax]),
-                    (4, true) => dynasm!(self.asm ; .arch x64 ; movsxd rax, DWORD [rax]),
-                    (8, _) => dynasm!(self.asm ; .arch x64 ; mov rax, [rax]),
-                    _ => panic!("x64 backend: bad load size {size}"),
-                }
-                self.def_rax(i);
-            }
-            Op::Store { size, order, .. } => {
-                self.mem.translate(&mut self.asm, RAX, size, true);
-                self.mark_fault_point();
-                // A release store must not pass a later acquire load (Arm's RCsc
-                // STLR→LDAR order); x86 only keeps that order for locked ops, so
-                // release stores use `xchg`.
-                let locked = matches!(order, Order::Release | Order::AcqRel);
-                match (size, locked) {
-                    (1, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], cl),
-                    (2, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], cx),
-                    (4, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], ecx),
-                    (8, false) => dynasm!(self.asm ; .arch x64 ; mov [rax], rcx),
-                    (1, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], cl),
-                    (2, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], cx),
-                    (4, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], ecx),
-                    (8, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], rcx),
-                    _ => panic!("x64 backend: bad store size {size}"),
-                }
-            }
             Op::GetVLane(v, lane) => {
                 let o = off::vlane(v, lane);
                 dynasm!(self.asm ; .arch x64 ; mov rax, [rbp + o]);
@@ -372,51 +346,8 @@ impl Emitter<'_> {
                 let o = off::vlane(v, lane);
                 dynasm!(self.asm ; .arch x64 ; mov [rbp + o], rax);
             }
-            Op::LoadV { v, size, .. } => {
-                let o = off::vlane(v, 0);
-                self.mem.translate(&mut self.asm, RAX, size, false);
-                self.mark_fault_point();
-                match size {
-                    16 => dynasm!(self.asm ; .arch x64 ; movdqu xmm0, [rax]),
-                    8 => dynasm!(self.asm ; .arch x64 ; movq xmm0, [rax]),
-                    4 => dynasm!(self.asm ; .arch x64 ; movd xmm0, [rax]),
-                    2 => dynasm!(self.asm ; .arch x64 ; movzx ecx, WORD [rax] ; movd xmm0, ecx),
-                    1 => dynasm!(self.asm ; .arch x64 ; movzx ecx, BYTE [rax] ; movd xmm0, ecx),
-                    _ => panic!("x64 backend: bad vector load size {size}"),
-                }
-                dynasm!(self.asm ; .arch x64 ; movdqa [rbp + o], xmm0);
-            }
-            Op::StoreV { v, size, .. } => {
-                let o = off::vlane(v, 0);
-                self.mem.translate(&mut self.asm, RAX, size, true);
-                match size {
-                    16 => {
-                        dynasm!(self.asm ; .arch x64 ; movdqa xmm0, [rbp + o]);
-                        self.mark_fault_point();
-                        dynasm!(self.asm ; .arch x64 ; movdqu [rax], xmm0);
-                    }
-                    8 => {
-                        dynasm!(self.asm ; .arch x64 ; mov rcx, [rbp + o]);
-                        self.mark_fault_point();
-                        dynasm!(self.asm ; .arch x64 ; mov [rax], rcx);
-                    }
-                    4 => {
-                        dynasm!(self.asm ; .arch x64 ; mov ecx, [rbp + o]);
-                        self.mark_fault_point();
-                        dynasm!(self.asm ; .arch x64 ; mov [rax], ecx);
-                    }
-                    2 => {
-                        dynasm!(self.asm ; .arch x64 ; mov ecx, [rbp + o]);
-                        self.mark_fault_point();
-                        dynasm!(self.asm ; .arch x64 ; mov [rax], cx);
-                    }
-                    1 => {
-                        dynasm!(self.asm ; .arch x64 ; mov ecx, [rbp + o]);
-                        self.mark_fault_point();
-                        dynasm!(self.asm ; .arch x64 ; mov [rax], cl);
-                    }
-                    _ => panic!("x64 backend: bad vector store size {size}"),
-                }
+            Op::Load { .. } | Op::Store { .. } | Op::LoadV { .. } | Op::StoreV { .. } => {
+                unreachable!("memory accesses go through guest_access")
             }
             Op::Fence => {
                 dynasm!(self.asm ; .arch x64 ; mfence);
