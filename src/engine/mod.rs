@@ -20,6 +20,7 @@
 //! `interrupt` word (so threads leave at their next block entry) and takes it for
 //! writing.
 
+pub mod fault;
 pub mod testing;
 
 use std::collections::{BTreeMap, HashMap};
@@ -582,6 +583,8 @@ impl Engine {
                 // generated code only touches `cpu`, guest memory (through the memory
                 // lowering) and helpers, and returns an exit code.
                 code = unsafe { (self.enter)(cpu as *mut Cpu, host) };
+                // Out of generated code (see `fault_site`).
+                cpu.host_sp = 0;
                 drop(guard);
                 if log::enabled(Item::Stats) {
                     if let Some(c) = self.exits.get(code as usize) {

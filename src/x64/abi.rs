@@ -148,3 +148,35 @@ pub fn runtime_stubs(base: usize) -> (Vec<u8>, usize, usize) {
     let code = asm.finalize().expect("runtime stubs");
     (code, base + enter, base + epilogue)
 }
+
+/// What the engine needs to know about generated code's host registers and call sites
+/// to leave it after a host fault (see [`crate::engine::fault`]).
+pub mod fault_regs {
+    /// Length of the helper call instruction (`call rax`) generated code and stubs use.
+    pub const HELPER_CALL_LEN: usize = 2;
+
+    /// The guest address of the access that faulted in generated code: every access
+    /// goes through `[rax]`, which still holds it (the lowering rewrites it in place,
+    /// and for user mode untagging happens in place too).
+    pub fn access_address(regs: &[i64]) -> u64 {
+        regs[libc::REG_RAX as usize] as u64
+    }
+
+    /// Is `ret` the return address of a helper call (`call rax`) in generated code?
+    ///
+    /// # Safety
+    /// `ret - HELPER_CALL_LEN .. ret` must be readable.
+    pub unsafe fn is_helper_return(ret: usize) -> bool {
+        // SAFETY: the caller's contract.
+        let b = unsafe { std::ptr::read_unaligned((ret - HELPER_CALL_LEN) as *const [u8; 2]) };
+        b == [0xff, 0xd0]
+    }
+
+    /// Make the interrupted context return exit `code` to the dispatcher through the
+    /// runtime `epilogue`, at generated code's stack level `host_sp`.
+    pub fn resume(regs: &mut [i64], host_sp: usize, epilogue: usize, code: u64) {
+        regs[libc::REG_RSP as usize] = host_sp as i64;
+        regs[libc::REG_RAX as usize] = code as i64;
+        regs[libc::REG_RIP as usize] = epilogue as i64;
+    }
+}

@@ -37,7 +37,7 @@ use crate::arm64::cpu::off;
 use crate::ir::{BinOp, Block, Op, Val, W};
 
 use abi::{caller_saved, POOL, R10, R11, R15, R8, R9, RAX, RCX, RDI, RDX, RSI};
-pub use abi::{exit, jt_index, runtime_stubs, JtEntry, Runtime, JT_ENTRIES};
+pub use abi::{exit, fault_regs, jt_index, runtime_stubs, JtEntry, Runtime, JT_ENTRIES};
 use cond::x86_cond;
 pub use cond::COND_TABLE;
 pub use mem::{
