@@ -413,12 +413,9 @@ impl Engine {
         cache.used = (cache.used + compiled.code.len() + 15) & !15;
         if log::enabled(Item::OutAsm) {
             let mut s = format!("OUT: [size={}] {host:#x}\n", compiled.code.len());
-            for chunk in compiled.code.chunks(16) {
-                s += "  ";
-                for b in chunk {
-                    s += &format!("{b:02x} ");
-                }
-                s += "\n";
+            for line in x64::disas::listing(&compiled.code, host as u64) {
+                s += &line;
+                s.push('\n');
             }
             log::write(&s);
         }

@@ -25,6 +25,7 @@ mod abi;
 mod alu;
 mod analysis;
 mod cond;
+pub mod disas;
 mod exits;
 mod fp;
 mod int;
