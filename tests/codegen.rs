@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use ferrite::arm64::lift::{self, CpuFeatures};
-use ferrite::ir::opt;
+use ferrite::ir::{opt, Ctx};
 use ferrite::x64::{self, disas, Identity, Runtime};
 
 /// Where the block is placed, and the runtime addresses it refers to (fixed, so that
@@ -23,8 +23,9 @@ const RT: Runtime = Runtime {
 /// The guest address of each case's first instruction.
 const PC: u64 = 0x40_0000;
 
-/// (name, what it pins, A64 words). The block ends where the words end (the next
-/// fetch is refused, so the block exits with a fetch fault at that address).
+/// (name, what it pins, A64 words). The block ends where the words end (it chains
+/// to the next address). Cases are compiled for context 0 unless listed in
+/// [`UNTAG_CASES`].
 const CASES: &[(&str, &str, &[u32])] = &[
     (
         "cmp_bne",
@@ -67,19 +68,32 @@ const CASES: &[(&str, &str, &[u32])] = &[
         &[0x3dc0_0000, 0x3d80_0020],
     ),
     (
+        "ldr_untag",
+        "user mode's context with Top Byte Ignore inline: ldr x0, [x1, #16] untags first",
+        &[0xf940_0820],
+    ),
+    (
         "tbnz_loop",
         "test-and-branch: ands w2, w2, #1; tbnz w2, #0 back",
         &[0x7200_0042, 0x3707_ffe2],
     ),
 ];
 
-fn compile_case(words: &[u32]) -> (Vec<String>, usize) {
+/// Cases compiled for user mode's context with [`Identity::UNTAG`].
+const UNTAG_CASES: &[&str] = &["ldr_untag"];
+
+fn compile_case(name: &str, words: &[u32]) -> (Vec<String>, usize) {
+    let ctx = if UNTAG_CASES.contains(&name) {
+        Ctx(Identity::UNTAG as u32)
+    } else {
+        Ctx::default()
+    };
     let features = CpuFeatures::default();
     let mut fetch = |a: u64| {
         let i = a.checked_sub(PC)? / 4;
         words.get(i as usize).copied()
     };
-    let mut ir = lift::translate(PC, &features, &mut fetch, &mut |_, _| {});
+    let mut ir = lift::translate(PC, ctx, &features, &mut fetch, &mut |_, _| {});
     opt::optimize(&mut ir);
     let c = x64::compile(&ir, BASE, RT, &Identity);
     let lines = disas::listing(&c.code, BASE as u64);
@@ -88,7 +102,7 @@ fn compile_case(words: &[u32]) -> (Vec<String>, usize) {
 }
 
 fn render(name: &str, what: &str, words: &[u32]) -> String {
-    let (lines, n) = compile_case(words);
+    let (lines, n) = compile_case(name, words);
     let mut s = format!("# {name}: {what}\n# A64:");
     for w in words {
         s += &format!(" {w:08x}");

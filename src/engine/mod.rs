@@ -30,14 +30,29 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 use crate::arm64::cpu::{Cpu, Exception};
 use crate::arm64::decode;
 use crate::arm64::lift::{self, CpuFeatures};
-use crate::ir::opt;
+use crate::ir::{opt, Ctx};
 use crate::log::{self, Item};
-use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_ENTRIES};
+use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_CONTEXTS, JT_ENTRIES};
 
-/// Translated blocks by guest PC. Looked up on every dispatcher entry and translation,
-/// so hashed with one multiply rather than SipHash (PCs are not attacker-chosen keys
-/// into a shared table; a guest can only slow its own lookups).
-type BlockMap = HashMap<u64, Arc<BlockInfo>, PcHash>;
+/// Translated blocks by guest PC and translation context. Looked up on every dispatcher
+/// entry and translation, so hashed with one multiply rather than SipHash (PCs are not
+/// attacker-chosen keys into a shared table; a guest can only slow its own lookups).
+type BlockMap = HashMap<BlockKey, Arc<BlockInfo>, PcHash>;
+
+/// What a block is looked up by: its guest PC and the context it was translated for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BlockKey {
+    pc: u64,
+    ctx: Ctx,
+}
+
+impl std::hash::Hash for BlockKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // One word for [`PcHasher::write_u64`]: the context moves the PC's hash to
+        // another bucket (contexts are few and small).
+        state.write_u64(self.pc ^ ((self.ctx.0 as u64) << 52).rotate_left(7));
+    }
+}
 
 /// [`BlockMap`]'s hasher: Fibonacci hashing of the (4-byte aligned) PC.
 #[derive(Clone, Copy, Default)]
@@ -77,6 +92,16 @@ pub trait Fetch {
     /// The instruction word at guest address `pc`, or `None` when it may not be
     /// executed (unmapped or not executable).
     fn fetch(&mut self, pc: u64) -> Option<u32>;
+
+    /// The translation context code at `pc` runs in now (see [`Ctx`]): part of the
+    /// key blocks are found by, given to the lifter and to the memory lowering. Blocks
+    /// chain only to blocks of the same context. When it changes while translated code
+    /// of the old context may still run (user mode: Top Byte Ignore switched on by
+    /// another thread), the environment drops every translation
+    /// ([`exit::RETRANSLATE`]).
+    fn context(&mut self, _pc: u64) -> Ctx {
+        Ctx::default()
+    }
 }
 
 /// A non-internal exit, for the environment to handle. `cpu.pc` is set as described.
@@ -127,6 +152,8 @@ pub fn clear_interrupt(cpu: *mut Cpu, bits: u32) -> u32 {
 /// Metadata of one translated block.
 pub struct BlockInfo {
     pub guest_pc: u64,
+    /// The translation context it was translated for.
+    pub ctx: Ctx,
     pub guest_len: u64,
     pub host: usize,
     pub host_len: usize,
@@ -205,7 +232,8 @@ pub struct Engine {
     /// from a fault handler).
     cache_base: usize,
     cache_size: usize,
-    /// Indirect-branch table read by generated code (see [`x64::JtEntry`]).
+    /// Indirect-branch tables read by generated code (see [`x64::JtEntry`]): one of
+    /// [`JT_ENTRIES`] per context below [`JT_CONTEXTS`], consecutive.
     jump_table: Box<[JtEntry]>,
 }
 
@@ -259,7 +287,7 @@ impl Engine {
         // touched until an entry is used, which keeps process start-up cheap). An entry
         // with pc 0 can only be compared with a lookup of guest pc 0, which uses slot
         // `jt_index(0)`: that one slot starts empty (pc u64::MAX).
-        let layout = std::alloc::Layout::array::<JtEntry>(JT_ENTRIES)
+        let layout = std::alloc::Layout::array::<JtEntry>(JT_ENTRIES * JT_CONTEXTS)
             .map_err(|e| EngineError(format!("jump table: {e}")))?;
         // SAFETY: the layout is non-zero-sized; a JtEntry is two AtomicU64, for which
         // all-zero bytes are a valid value; the Box owns the allocation from here on,
@@ -269,11 +297,16 @@ impl Engine {
             if p.is_null() {
                 std::alloc::handle_alloc_error(layout);
             }
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, JT_ENTRIES))
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                p,
+                JT_ENTRIES * JT_CONTEXTS,
+            ))
         };
-        jump_table[jt_index(0)]
-            .pc
-            .store(u64::MAX, Ordering::Relaxed);
+        for c in 0..JT_CONTEXTS {
+            jump_table[c * JT_ENTRIES + jt_index(0)]
+                .pc
+                .store(u64::MAX, Ordering::Relaxed);
+        }
         let chaining = !log::enabled(Item::Exec) && !log::enabled(Item::NoChain);
         let jt_addr = if chaining {
             jump_table.as_ptr() as usize
@@ -353,27 +386,30 @@ impl Engine {
         s
     }
 
-    fn lookup(&self, pc: u64) -> Option<Arc<BlockInfo>> {
+    fn lookup(&self, key: BlockKey) -> Option<Arc<BlockInfo>> {
         self.blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&pc)
+            .get(&key)
             .cloned()
     }
 
-    /// Find or translate the block at `pc`.
+    /// Find or translate the block at `pc` for the context `fetch` gives.
     fn get_block(&self, pc: u64, fetch: &mut dyn Fetch) -> Arc<BlockInfo> {
-        if let Some(b) = self.lookup(pc) {
+        let ctx = fetch.context(pc);
+        let key = BlockKey { pc, ctx };
+        if let Some(b) = self.lookup(key) {
             return b;
         }
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         // Another thread may have translated it while we waited.
-        if let Some(b) = self.lookup(pc) {
+        if let Some(b) = self.lookup(key) {
             return b;
         }
         let t0 = log::enabled(Item::Stats).then(std::time::Instant::now);
         let mut ir = lift::translate(
             pc,
+            ctx,
             &self.features,
             &mut |a| fetch.fetch(a),
             &mut |word, at| self.report_undefined(word, at),
@@ -424,6 +460,7 @@ impl Engine {
         }
         let info = Arc::new(BlockInfo {
             guest_pc: pc,
+            ctx,
             guest_len: ir.guest_len,
             host,
             host_len: compiled.code.len(),
@@ -434,7 +471,7 @@ impl Engine {
         self.blocks
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(pc, info.clone());
+            .insert(key, info.clone());
         self.by_host
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -528,10 +565,13 @@ impl Engine {
     pub fn invalidate(&self, start: u64, end: u64) {
         let dead: Vec<Arc<BlockInfo>> = {
             let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
-            let keys: Vec<u64> = blocks
+            let keys: Vec<BlockKey> = blocks
                 .values()
                 .filter(|b| b.guest_pc < end && start < b.guest_pc + b.guest_len)
-                .map(|b| b.guest_pc)
+                .map(|b| BlockKey {
+                    pc: b.guest_pc,
+                    ctx: b.ctx,
+                })
                 .collect();
             keys.iter().filter_map(|k| blocks.remove(k)).collect()
         };
@@ -540,9 +580,10 @@ impl Engine {
         }
         let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for b in &dead {
-            let e = &self.jump_table[jt_index(b.guest_pc)];
-            if e.pc.load(Ordering::SeqCst) == b.guest_pc {
-                e.pc.store(u64::MAX, Ordering::SeqCst);
+            if let Some(e) = self.jt_entry(b) {
+                if e.pc.load(Ordering::SeqCst) == b.guest_pc {
+                    e.pc.store(u64::MAX, Ordering::SeqCst);
+                }
             }
         }
         for b in dead {
@@ -573,6 +614,8 @@ impl Engine {
             }
             let mut code;
             let mut host = block.host;
+            // The context of the code running (chained blocks share it).
+            let mut ctx = block.ctx;
             loop {
                 let guard = self.epoch.read().unwrap_or_else(|e| e.into_inner());
                 // SAFETY: `host` is the entry of a block compiled for this engine's
@@ -591,10 +634,13 @@ impl Engine {
                 if code == exit::CHAIN {
                     let generation = self.generation();
                     let target = self.get_block(cpu.pc, fetch);
-                    if self.chaining && generation == self.generation() {
+                    // Chained blocks run in the context of the block the dispatcher
+                    // entered: link only within it.
+                    if self.chaining && generation == self.generation() && target.ctx == ctx {
                         self.patch(cpu.chain_slot as usize, &target);
                     }
                     host = target.host;
+                    ctx = target.ctx;
                     continue;
                 }
                 break;
@@ -637,15 +683,27 @@ impl Engine {
             .blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&b.guest_pc)
+            .get(&BlockKey {
+                pc: b.guest_pc,
+                ctx: b.ctx,
+            })
             .is_some_and(|x| x.host == b.host);
         if !live {
             return;
         }
-        let e = &self.jump_table[jt_index(b.guest_pc)];
+        let Some(e) = self.jt_entry(b) else {
+            return;
+        };
         e.pc.store(u64::MAX, Ordering::SeqCst);
         e.host.store(b.host as u64, Ordering::SeqCst);
         e.pc.store(b.guest_pc, Ordering::SeqCst);
+    }
+
+    /// The indirect-branch table entry block `b` would occupy (in its context's table),
+    /// if its context has a table.
+    fn jt_entry(&self, b: &BlockInfo) -> Option<&JtEntry> {
+        let c = b.ctx.0 as usize;
+        (c < JT_CONTEXTS).then(|| &self.jump_table[c * JT_ENTRIES + jt_index(b.guest_pc)])
     }
 
     fn generation(&self) -> u64 {
@@ -667,7 +725,10 @@ impl Engine {
             .blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&target.guest_pc)
+            .get(&BlockKey {
+                pc: target.guest_pc,
+                ctx: target.ctx,
+            })
             .is_some_and(|b| b.host == target.host);
         if !live {
             return;

@@ -155,4 +155,48 @@ mod invalidation_tests {
             "stale translation of B ran through a chained jump"
         );
     }
+
+    /// Code translated for a context whose PC says "context 1 from B on".
+    struct CtxCode<'a>(&'a Code, u64);
+
+    impl Fetch for CtxCode<'_> {
+        fn fetch(&mut self, pc: u64) -> Option<u32> {
+            (&*self.0).fetch(pc)
+        }
+        fn context(&mut self, pc: u64) -> crate::ir::Ctx {
+            crate::ir::Ctx((pc >= self.1) as u32)
+        }
+    }
+
+    /// Blocks are keyed by (PC, context): the same PC in another context is another
+    /// translation, and a block never chains into a block of another context.
+    #[test]
+    fn blocks_are_keyed_by_context_and_chain_within_it() {
+        let engine = Engine::new(CpuFeatures::default(), Box::new(Identity)).unwrap();
+        let code = Code(RefCell::new(vec![
+            0xd280_0021, // A: mov x1, #1
+            0x1400_0002, //    b B
+            0xd420_0020, //    brk #1 (not reached)
+            0x8b01_0000, // B: add x0, x0, x1
+            0xd420_0000 | ((END_BRK as u32) << 5),
+        ]));
+        let run = |x0: u64, switch_at: u64| {
+            let mut cpu = Cpu::new();
+            cpu.x[0] = x0;
+            cpu.pc = CODE_BASE;
+            let e = engine.run(&mut cpu, &mut CtxCode(&code, switch_at));
+            assert_eq!(e, Exit::Brk(END_BRK));
+            cpu.x[0]
+        };
+        // B in context 1: A's exit to it is never chained.
+        assert_eq!(run(0, CODE_BASE + 12), 1);
+        assert_eq!(run(5, CODE_BASE + 12), 6);
+        assert_eq!(engine.stats().blocks, 2);
+        assert_eq!(engine.stats().chains, 0);
+        // All in context 0: the same A, a second translation of B, chained from A.
+        assert_eq!(run(0, u64::MAX), 1);
+        assert_eq!(run(7, u64::MAX), 8);
+        assert_eq!(engine.stats().blocks, 3);
+        assert_eq!(engine.stats().chains, 1);
+    }
 }

@@ -18,15 +18,31 @@
 //! internal error: reported, then death by the signal.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use super::signal::{self, esr};
 use super::Process;
 use crate::arm64::cpu::{self, Cpu, Exception, ExceptionKind};
 use crate::engine::fault::Resume;
 use crate::engine::{self, INT_SIGNAL};
+use crate::ir::Ctx;
 
 static PROCESS: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Set (for good) when the guest has accessed memory through a tagged pointer: user
+/// mode's translation context then asks the lowering to untag every address
+/// ([`crate::x64::Identity::UNTAG`], see [`translation_context`]).
+static TAGGED_POINTERS: AtomicBool = AtomicBool::new(false);
+
+/// User mode's translation context (the same for every PC): EL0, and Top Byte Ignore
+/// inline once a tagged pointer was seen.
+pub fn translation_context() -> Ctx {
+    if TAGGED_POINTERS.load(Ordering::Relaxed) {
+        Ctx(crate::x64::Identity::UNTAG as u32)
+    } else {
+        Ctx::default()
+    }
+}
 
 thread_local! {
     static CURRENT_CPU: Cell<*mut Cpu> = const { Cell::new(std::ptr::null_mut()) };
@@ -150,7 +166,7 @@ fn tagged_access_retry(pc: u64, raw: u64) -> bool {
     if n > 2 {
         return false;
     }
-    crate::x64::TAGGED_POINTERS.store(true, Ordering::Relaxed);
+    TAGGED_POINTERS.store(true, Ordering::Relaxed);
     true
 }
 

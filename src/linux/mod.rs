@@ -231,6 +231,10 @@ struct GuestFetch<'a> {
 }
 
 impl Fetch for GuestFetch<'_> {
+    fn context(&mut self, _pc: u64) -> crate::ir::Ctx {
+        fault::translation_context()
+    }
+
     fn fetch(&mut self, pc: u64) -> Option<u32> {
         let mm = self.process.mm();
         let prot = mm.find(pc).map_or(0, |(_, v)| v.prot);

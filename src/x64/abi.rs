@@ -48,6 +48,21 @@ pub struct Runtime {
     pub jump_table: usize,
 }
 
+/// Translation contexts with an indirect-branch table of their own (contexts
+/// `0..JT_CONTEXTS`, one table each, consecutive from [`Runtime::jump_table`]); blocks
+/// of other contexts send every indirect branch to the dispatcher.
+pub const JT_CONTEXTS: usize = 4;
+
+impl Runtime {
+    /// The indirect-branch table blocks of context `ctx` look targets up in (of the same
+    /// context: entries never alias across contexts), if any.
+    pub fn jump_table_for(&self, ctx: crate::ir::Ctx) -> Option<usize> {
+        let c = ctx.0 as usize;
+        (self.jump_table != 0 && c < JT_CONTEXTS)
+            .then(|| self.jump_table + c * JT_ENTRIES * std::mem::size_of::<JtEntry>())
+    }
+}
+
 /// Entries in the indirect-branch table (a power of two).
 pub const JT_ENTRIES: usize = 1 << 16;
 

@@ -121,8 +121,7 @@ impl Emitter<'_> {
                 // table) returns to the dispatcher, which fills the entry.
                 self.load(RAX, v);
                 let epi = self.rt.epilogue;
-                let jt = self.rt.jump_table;
-                if jt != 0 {
+                if let Some(jt) = self.rt.jump_table_for(self.block.ctx) {
                     let mask = (JT_ENTRIES - 1) as i32;
                     dynasm!(self.asm
                         ; .arch x64

@@ -15,13 +15,13 @@
 //! before each operation that may fault), so both a host fault on the fast path and an
 //! exception from the slow path see the architectural state of the instruction.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::{caller_saved, exit, Asm, Emitter, Loc, POOL, RAX, RCX};
 use crate::arm64::cpu::{off, Cpu};
-use crate::ir::{Op, Order, Val, W};
+use crate::ir::{Ctx, Op, Order, Val, W};
 
 /// One guest access, as the lowering sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,11 +79,13 @@ pub mod info {
 /// and emits nothing; system mode emits an inline TLB probe with a slow path.
 pub trait MemLowering {
     /// Emit code that turns the guest virtual address in host register `reg` (always
-    /// `rax` today) into a host address in the same register for `acc`, and falls
+    /// `rax` today) into a host address in the same register for `acc`, in a block
+    /// translated for context `ctx` (whose low bits, [`Ctx::lowering`], are this
+    /// lowering's to define), and falls
     /// through; or, when the lowering has a slow path (`slow` is then `Some`), jumps to
     /// `slow` with the guest address still in `reg`. The code may clobber only `rdx`
     /// and, when [`MemLowering::uses_r15`], `r15`.
-    fn probe(&self, asm: &mut Asm, reg: u8, acc: Access, slow: Option<DynamicLabel>);
+    fn probe(&self, asm: &mut Asm, ctx: Ctx, reg: u8, acc: Access, slow: Option<DynamicLabel>);
 
     /// The environment's slow load and store, or `None` when every access completes on
     /// the fast path (user mode: a host fault is the guest's fault).
@@ -98,25 +100,27 @@ pub trait MemLowering {
 }
 
 /// User-mode lowering: guest address = host address. Top Byte Ignore (see
-/// [`crate::arm64::untag`]: bits 63:56 become copies of bit 55) is applied only once the
-/// process has used a tagged pointer ([`TAGGED_POINTERS`]): until then an access
-/// through one is a non-canonical address, which x86 faults on, and the environment's
-/// fault handler sets the flag, has every block translated again ([`exit::RETRANSLATE`])
-/// and runs the access once more. Untagged programs (nearly all) so pay nothing for TBI;
-/// it cost two instructions on the address of every access.
+/// [`crate::arm64::untag`]: bits 63:56 become copies of bit 55) is applied only in
+/// blocks translated for a context with [`Identity::UNTAG`]. User mode sets it in its
+/// context once the process has used a tagged pointer: until then an access through
+/// one is a non-canonical address, which x86 faults on, and the environment's fault
+/// handler switches its context, has every block translated again
+/// ([`exit::RETRANSLATE`]) and runs the access once more. Untagged programs (nearly
+/// all) so pay nothing for TBI; it cost two instructions on the address of every access.
 pub struct Identity;
 
-/// Set (for good) when the guest has accessed memory through a tagged pointer: blocks
-/// translated from then on untag every address.
-pub static TAGGED_POINTERS: AtomicBool = AtomicBool::new(false);
+impl Identity {
+    /// [`Ctx::lowering`] bit: untag every address.
+    pub const UNTAG: u8 = 1;
+}
 
 impl MemLowering for Identity {
     fn uses_r15(&self) -> bool {
         false
     }
 
-    fn probe(&self, asm: &mut Asm, reg: u8, _acc: Access, _slow: Option<DynamicLabel>) {
-        if TAGGED_POINTERS.load(Ordering::Relaxed) {
+    fn probe(&self, asm: &mut Asm, ctx: Ctx, reg: u8, _acc: Access, _slow: Option<DynamicLabel>) {
+        if ctx.lowering() & Identity::UNTAG != 0 {
             dynasm!(asm
                 ; .arch x64
                 ; shl Rq(reg), 8
@@ -138,7 +142,7 @@ impl MemLowering for SlowIdentity {
         false
     }
 
-    fn probe(&self, asm: &mut Asm, _reg: u8, _acc: Access, slow: Option<DynamicLabel>) {
+    fn probe(&self, asm: &mut Asm, _ctx: Ctx, _reg: u8, _acc: Access, slow: Option<DynamicLabel>) {
         let slow = slow.expect("SlowIdentity has a slow path");
         dynasm!(asm ; .arch x64 ; jmp =>slow);
     }
@@ -305,8 +309,13 @@ impl Emitter<'_> {
             } => {
                 // x86 loads already have acquire semantics (TSO).
                 self.addr_to_rax(i, addr, cached);
-                self.mem
-                    .probe(&mut self.asm, RAX, Access { size, write: false }, slow);
+                self.mem.probe(
+                    &mut self.asm,
+                    self.block.ctx,
+                    RAX,
+                    Access { size, write: false },
+                    slow,
+                );
                 self.free_dead(i);
                 let rd = if self.unused(i) {
                     RAX
@@ -354,8 +363,13 @@ impl Emitter<'_> {
                         Src::Reg(RCX)
                     }
                 };
-                self.mem
-                    .probe(&mut self.asm, RAX, Access { size, write: true }, slow);
+                self.mem.probe(
+                    &mut self.asm,
+                    self.block.ctx,
+                    RAX,
+                    Access { size, write: true },
+                    slow,
+                );
                 self.mark_fault_point();
                 match (size, rv, locked) {
                     (1, Src::Reg(r), false) => dynasm!(self.asm ; .arch x64 ; mov [rax], Rb(r)),
@@ -381,8 +395,13 @@ impl Emitter<'_> {
                 self.addr_to_rax(i, addr, cached);
                 self.free_dead(i);
                 let o = off::vlane(v, 0);
-                self.mem
-                    .probe(&mut self.asm, RAX, Access { size, write: false }, slow);
+                self.mem.probe(
+                    &mut self.asm,
+                    self.block.ctx,
+                    RAX,
+                    Access { size, write: false },
+                    slow,
+                );
                 self.mark_fault_point();
                 match size {
                     16 => dynasm!(self.asm ; .arch x64 ; movdqu xmm0, [rax]),
@@ -401,8 +420,13 @@ impl Emitter<'_> {
                 self.addr_to_rax(i, addr, cached);
                 self.free_dead(i);
                 let o = off::vlane(v, 0);
-                self.mem
-                    .probe(&mut self.asm, RAX, Access { size, write: true }, slow);
+                self.mem.probe(
+                    &mut self.asm,
+                    self.block.ctx,
+                    RAX,
+                    Access { size, write: true },
+                    slow,
+                );
                 match size {
                     16 => {
                         dynasm!(self.asm ; .arch x64 ; movdqa xmm0, [rbp + o]);

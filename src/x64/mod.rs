@@ -38,12 +38,12 @@ use crate::arm64::cpu::off;
 use crate::ir::{BinOp, Block, Op, Val, W};
 
 use abi::{caller_saved, POOL, R10, R11, R15, R8, R9, RAX, RCX, RDI, RDX, RSI};
-pub use abi::{exit, fault_regs, jt_index, runtime_stubs, JtEntry, Runtime, JT_ENTRIES};
+pub use abi::{
+    exit, fault_regs, jt_index, runtime_stubs, JtEntry, Runtime, JT_CONTEXTS, JT_ENTRIES,
+};
 use cond::x86_cond;
 pub use cond::COND_TABLE;
-pub use mem::{
-    info, Access, Identity, MemLowering, SlowIdentity, SlowPath, SlowResult, TAGGED_POINTERS,
-};
+pub use mem::{info, Access, Identity, MemLowering, SlowIdentity, SlowPath, SlowResult};
 use regalloc::Loc;
 
 pub type Asm = VecAssembler<dynasmrt::x64::X64Relocation>;
