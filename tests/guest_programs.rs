@@ -119,6 +119,7 @@ fn cases() -> Vec<Case> {
     use Status::*;
     let mut v = vec![
         ok("hello"),
+        ok("atomicfault"),
         ok("intmath"),
         ok("strings"),
         ok("stdio"),

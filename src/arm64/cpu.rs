@@ -163,6 +163,17 @@ impl Exception {
     }
 }
 
+/// The environment's address translation for helpers: the host address of `size`
+/// bytes at guest `va` for a read or (`write`) a write, or `None` with a synchronous
+/// exception recorded in `cpu.exception` (system mode: a TLB miss walks the page
+/// tables; MMIO gives an external abort).
+pub type MemTranslateFn = unsafe extern "sysv64" fn(
+    cpu: *mut Cpu,
+    va: u64,
+    size: u64,
+    write: bool,
+) -> Option<std::ptr::NonNull<u8>>;
+
 /// Guest CPU state of one thread.
 #[repr(C, align(64))]
 pub struct Cpu {
@@ -196,6 +207,11 @@ pub struct Cpu {
     /// Opaque pointer to the environment's per-thread state (set by the environment,
     /// passed to helpers through `Cpu`).
     pub env: *mut u8,
+    /// The environment's translation for helpers that access guest memory themselves
+    /// (exclusives, atomics, DC ZVA), see [`Cpu::translate`]; `None` (user mode) maps
+    /// guest addresses 1:1 after Top Byte Ignore. Set by the engine from the memory
+    /// lowering on every run.
+    pub mem_translate: Option<MemTranslateFn>,
     /// Spill slots for the backend's register allocator.
     pub spill: [u64; SPILL_SLOTS],
 }
@@ -211,6 +227,19 @@ impl Cpu {
         let mut c: Box<Cpu> = unsafe { Box::new_zeroed().assume_init() };
         c.monitor.addr = u64::MAX;
         c
+    }
+
+    /// The host address of the `size` bytes at guest `va`, for a helper that accesses
+    /// guest memory itself, through the environment's translation (see
+    /// [`Cpu::mem_translate`]). `None` when the access raised an exception, recorded in
+    /// `self.exception`; the helper then returns without touching memory, and
+    /// generated code leaves the block with an exception exit.
+    pub fn translate(&mut self, va: u64, size: u64, write: bool) -> Option<*mut u8> {
+        match self.mem_translate {
+            // SAFETY: the environment's function, given this live Cpu.
+            Some(f) => unsafe { f(self, va, size, write) }.map(|p| p.as_ptr()),
+            None => Some(super::untag(va) as *mut u8),
+        }
     }
 
     /// Register `r` where 31 means XZR (reads as zero).
@@ -248,6 +277,7 @@ pub mod off {
     pub const CHAIN_SLOT: i32 = offset_of!(Cpu, chain_slot) as i32;
     pub const V: i32 = offset_of!(Cpu, v) as i32;
     pub const HOST_SP: i32 = offset_of!(Cpu, host_sp) as i32;
+    pub const EXCEPTION_ESR: i32 = (offset_of!(Cpu, exception) + offset_of!(Exception, esr)) as i32;
     pub const SPILL: i32 = offset_of!(Cpu, spill) as i32;
 
     /// Offset of guest register `r` (0..=31, 31 = SP).

@@ -604,6 +604,7 @@ impl Engine {
 
     /// Run guest code on `cpu` until an exit the environment must handle.
     pub fn run(&self, cpu: &mut Cpu, fetch: &mut dyn Fetch) -> Exit {
+        cpu.mem_translate = self.mem.helper_translate();
         loop {
             let block = self.get_block(cpu.pc, fetch);
             if log::enabled(Item::Exec) {
@@ -663,7 +664,7 @@ impl Engine {
                 exit::UNDEFINED => return Exit::Undefined(cpu.exit_arg as u32),
                 exit::PRIVILEGED => return Exit::Privileged(cpu.exit_arg as u32),
                 exit::FETCH_FAULT => return Exit::FetchFault(cpu.exit_arg),
-                exit::EXCEPTION => return Exit::Exception(cpu.exception),
+                exit::EXCEPTION => return Exit::Exception(std::mem::take(&mut cpu.exception)),
                 exit::INTERRUPT => {
                     // A cache reset only needed us out of translated code.
                     let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH);

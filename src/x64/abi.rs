@@ -2,7 +2,7 @@
 //! dispatcher, the shared runtime stubs (enter trampoline, epilogue), the indirect-branch
 //! table's layout, host register numbers and the allocation pool, and helper calls.
 
-use dynasmrt::{dynasm, DynasmApi};
+use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
 use super::{Asm, Emitter};
 use crate::arm64::cpu::off;
@@ -125,6 +125,16 @@ impl Emitter<'_> {
             ; mov rax, QWORD f as i64
             ; call rax
         );
+        if side_effects {
+            // A helper that touches guest memory records an exception instead of
+            // completing (`cpu.pc` is already this instruction's).
+            let exc = self.exception_exit();
+            dynasm!(self.asm
+                ; .arch x64
+                ; cmp QWORD [rbp + off::EXCEPTION_ESR], 0
+                ; jne =>exc
+            );
+        }
         self.def_rax(i);
     }
 }

@@ -1,7 +1,7 @@
 //! Block entry and exits: the interrupt check at entry, chainable jumps and their stubs,
 //! indirect-branch lookup, and the exits that return an exit code to the dispatcher.
 
-use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::{exit, x86_cond, ChainExit, Emitter, JT_ENTRIES, RAX};
 use crate::arm64::cpu::off;
@@ -158,8 +158,29 @@ impl Emitter<'_> {
         }
     }
 
+    /// The label of the block's exception exit (emitted with the stubs): leave with
+    /// [`exit::EXCEPTION`], `cpu.pc` and the guest registers already exact.
+    pub(super) fn exception_exit(&mut self) -> DynamicLabel {
+        match self.exception_exit {
+            Some(l) => l,
+            None => {
+                let l = self.asm.new_dynamic_label();
+                self.exception_exit = Some(l);
+                l
+            }
+        }
+    }
+
     pub(super) fn stubs(&mut self) {
         let epi = self.rt.epilogue;
+        if let Some(l) = self.exception_exit {
+            dynasm!(self.asm
+                ; .arch x64
+                ; =>l
+                ; mov eax, exit::EXCEPTION as i32
+                ; jmp extern epi
+            );
+        }
         let stubs = std::mem::take(&mut self.chain_stubs);
         for (stub, after, target) in stubs {
             dynasm!(self.asm

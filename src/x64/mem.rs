@@ -93,6 +93,13 @@ pub trait MemLowering {
         None
     }
 
+    /// The translation helpers use for the guest memory they access themselves
+    /// (exclusives, atomics, DC ZVA; see [`Cpu::translate`]), or `None` for 1:1 after
+    /// Top Byte Ignore (user mode).
+    fn helper_translate(&self) -> Option<crate::arm64::cpu::MemTranslateFn> {
+        None
+    }
+
     /// Does the emitted code use `r15` (which the register allocator then leaves alone)?
     fn uses_r15(&self) -> bool {
         true

@@ -105,6 +105,8 @@ struct Emitter<'a> {
     /// Slow paths of guest accesses (when the lowering has them), emitted after the
     /// block body.
     mem_slow: Vec<mem::MemSlow>,
+    /// The block's shared exception exit (returns [`exit::EXCEPTION`]), once needed.
+    exception_exit: Option<DynamicLabel>,
 }
 
 /// Compile `block` for placement at host address `base`.
@@ -144,6 +146,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         rax_cache: None,
         fp_slow: Vec::new(),
         mem_slow: Vec::new(),
+        exception_exit: None,
     };
     e.prologue();
     for i in 0..n {

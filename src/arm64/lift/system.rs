@@ -418,11 +418,18 @@ fn lift_msr(l: &mut Lifter, w: u32) -> Lifted {
     Ok(Flow::Next)
 }
 
-unsafe extern "C" fn h_dc_zva(_cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -> u64 {
+unsafe extern "C" fn h_dc_zva(cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    let cpu = unsafe { &mut *(cpu as *mut Cpu) };
+    // The block is zeroed through the environment's translation (user mode: 1:1; a bad
+    // address faults exactly like the guest's own store would, and the fault handler
+    // attributes it to this instruction). TBI applies to the address before alignment.
     let base = crate::arm64::untag(addr) & !(ZVA_BYTES - 1);
-    // SAFETY: user mode maps guest addresses 1:1; a bad address faults exactly like the
-    // guest's own store would, and the fault handler attributes it to this instruction.
-    unsafe { std::ptr::write_bytes(base as *mut u8, 0, ZVA_BYTES as usize) };
+    let Some(p) = cpu.translate(base, ZVA_BYTES, true) else {
+        return 0;
+    };
+    // SAFETY: the environment's host address for ZVA_BYTES writable guest bytes.
+    unsafe { std::ptr::write_bytes(p, 0, ZVA_BYTES as usize) };
     0
 }
 
