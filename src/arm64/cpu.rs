@@ -174,6 +174,9 @@ pub type MemTranslateFn = unsafe extern "sysv64" fn(
     write: bool,
 ) -> Option<std::ptr::NonNull<u8>>;
 
+/// The environment's counter read, see [`Cpu::counter`].
+pub type CounterFn = unsafe extern "sysv64" fn(cpu: *mut Cpu) -> u64;
+
 /// Guest CPU state of one thread.
 #[repr(C, align(64))]
 pub struct Cpu {
@@ -212,6 +215,10 @@ pub struct Cpu {
     /// guest addresses 1:1 after Top Byte Ignore. Set by the engine from the memory
     /// lowering on every run.
     pub mem_translate: Option<MemTranslateFn>,
+    /// The environment's generic timer: the virtual count (CNTVCT_EL0, also read for
+    /// CNTPCT_EL0) at [`crate::arm64::lift::system::CNTFRQ`] Hz. `None` (user mode):
+    /// the host's CLOCK_MONOTONIC scaled to that frequency.
+    pub counter: Option<CounterFn>,
     /// Spill slots for the backend's register allocator.
     pub spill: [u64; SPILL_SLOTS],
 }

@@ -294,7 +294,13 @@ fn dis_mrs(w: u32, _pc: u64) -> String {
     }
 }
 
-unsafe extern "C" fn h_counter(_cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+unsafe extern "C" fn h_counter(cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    let cpu = unsafe { &mut *(cpu as *mut Cpu) };
+    if let Some(f) = cpu.counter {
+        // SAFETY: the environment's function, given this live Cpu.
+        return unsafe { f(cpu) };
+    }
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -487,5 +493,31 @@ fn dis_sys(w: u32, _pc: u64) -> String {
         (3, 7, 14, 1) => format!("dc civac, {rt}"),
         (3, 7, 5, 1) => format!("ic ivau, {rt}"),
         (op1, crn, crm, op2) => format!("sys #{op1}, c{crn}, c{crm}, #{op2}, {rt}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::arm64::cpu::Cpu;
+    use crate::engine::testing::run_ok;
+
+    /// The environment's counter.
+    unsafe extern "sysv64" fn fixed_counter(_cpu: *mut Cpu) -> u64 {
+        0x1234_5678
+    }
+
+    /// CNTVCT_EL0 and CNTPCT_EL0 come from the environment's counter when it has one;
+    /// without one (user mode), from the host clock, which moves forward.
+    #[test]
+    fn counter_reads_come_from_the_environment() {
+        // mrs x0, cntvct_el0; mrs x1, cntpct_el0
+        let words = [0xd53b_e040, 0xd53b_e021];
+        let mut cpu = Cpu::new();
+        cpu.counter = Some(fixed_counter);
+        run_ok(&words, &mut cpu);
+        assert_eq!((cpu.x[0], cpu.x[1]), (0x1234_5678, 0x1234_5678));
+        let mut cpu = Cpu::new();
+        run_ok(&words, &mut cpu);
+        assert!(cpu.x[0] != 0 && cpu.x[1] >= cpu.x[0]);
     }
 }
