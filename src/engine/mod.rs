@@ -124,6 +124,27 @@ pub enum Exit {
     Exception(Exception),
 }
 
+impl Exit {
+    /// The architectural exception (ESR, FAR) a synchronous exit is: what an
+    /// environment that models exception entry (system mode) raises for it. The
+    /// instruction is at `cpu.pc`, except for `Svc`, whose `cpu.pc` is the next one. `Privileged`
+    /// exits are UNDEFINED at EL0; `FetchFault` is a level-3 translation fault (an
+    /// environment that knows better, such as a permission fault, builds its own).
+    /// `None` for `Interrupt`.
+    pub fn exception(&self) -> Option<Exception> {
+        use crate::arm64::cpu::{ec, esr};
+        Some(match *self {
+            Exit::Svc(imm) => Exception::new(ec::SVC64, imm as u64, 0),
+            Exit::Brk(imm) => Exception::new(ec::BRK64, imm as u64, 0),
+            Exit::Undefined(_) | Exit::Privileged(_) => Exception::new(ec::UNKNOWN, 0, 0),
+            Exit::FetchFault(a) if a & 3 != 0 => Exception::new(ec::PC_ALIGN, 0, a),
+            Exit::FetchFault(a) => Exception::new(ec::IABT_LOW, esr::FSC_TRANS_L3, a),
+            Exit::Exception(e) => e,
+            Exit::Interrupt => return None,
+        })
+    }
+}
+
 /// `cpu.interrupt` bit: the environment has something to deliver (a signal).
 pub const INT_SIGNAL: u32 = 1;
 /// `cpu.interrupt` bit: the engine wants every thread out of translated code.

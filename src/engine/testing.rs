@@ -92,6 +92,22 @@ mod tests {
     fn svc_and_undefined() {
         let mut cpu = Cpu::new();
         assert_eq!(run(&[0xd400_0001], &mut cpu), Exit::Svc(0));
+        // The same exits as architectural exceptions (system mode's view).
+        let e = Exit::Svc(5).exception().unwrap();
+        use crate::arm64::cpu::ExceptionKind;
+        assert_eq!((e.kind(), e.esr), (ExceptionKind::Svc, 0x5600_0005));
+        let e = Exit::Brk(0xf00).exception().unwrap();
+        assert_eq!((e.kind(), e.esr), (ExceptionKind::Brk, 0xf200_0f00));
+        let e = Exit::Undefined(0).exception().unwrap();
+        assert_eq!((e.kind(), e.esr), (ExceptionKind::Undefined, 0x0200_0000));
+        let e = Exit::FetchFault(0x1000).exception().unwrap();
+        assert_eq!(
+            (e.kind(), e.esr, e.far),
+            (ExceptionKind::InstructionAbort, 0x8200_0007, 0x1000)
+        );
+        let e = Exit::FetchFault(0x1002).exception().unwrap();
+        assert_eq!((e.kind(), e.far), (ExceptionKind::PcAlignment, 0x1002));
+        assert_eq!(Exit::Interrupt.exception(), None);
         assert_eq!(cpu.pc, CODE_BASE + 4);
         let mut cpu = Cpu::new();
         assert_eq!(run(&[0x0000_0000], &mut cpu), Exit::Undefined(0));
