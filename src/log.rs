@@ -33,6 +33,9 @@ pub enum Item {
     Stats = 512,
     /// Record each translated block in `/tmp/jit-PID.dump` (`-jitdump`).
     JitDump = 1024,
+    /// Send every guest memory access through the memory lowering's slow path (a test
+    /// of the slow-path stubs; not part of `all`).
+    SlowMem = 2048,
 }
 
 /// Names and help for `-d help`.
@@ -76,6 +79,11 @@ pub const ITEMS: &[(&str, Item, &str)] = &[
         Item::JitDump,
         "write /tmp/jit-PID.dump for perf inject (same as -jitdump)",
     ),
+    (
+        "slowmem",
+        Item::SlowMem,
+        "send every guest memory access through the slow path (testing; not in all)",
+    ),
 ];
 
 static FLAGS: AtomicU32 = AtomicU32::new(0);
@@ -86,7 +94,10 @@ pub fn parse_items(s: &str) -> Result<u32, String> {
     let mut bits = 0;
     for name in s.split(',').filter(|n| !n.is_empty()) {
         if name == "all" {
-            bits |= ITEMS.iter().fold(0, |a, (_, i, _)| a | *i as u32);
+            bits |= ITEMS
+                .iter()
+                .filter(|(_, i, _)| *i != Item::SlowMem)
+                .fold(0, |a, (_, i, _)| a | *i as u32);
             continue;
         }
         match ITEMS.iter().find(|(n, _, _)| *n == name) {

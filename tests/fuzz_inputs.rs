@@ -697,9 +697,13 @@ fn random_words_decode_disassemble_and_lift_without_panic() {
             let text = decode::disassemble(w, pc);
             assert!(!text.is_empty());
             let mut undefined = false;
-            let block = lift::translate(pc, f, &mut |a| (a == pc).then_some(w), &mut |_, _| {
-                undefined = true
-            });
+            let block = lift::translate(
+                pc,
+                Default::default(),
+                f,
+                &mut |a| (a == pc).then_some(w),
+                &mut |_, _| undefined = true,
+            );
             assert!(
                 block.guest_len <= 4,
                 "one word became {} bytes",

@@ -125,6 +125,7 @@ fn cases() -> Vec<Case> {
     use Status::*;
     let mut v = vec![
         ok("hello"),
+        ok("atomicfault"),
         ok("intmath"),
         ok("strings"),
         ok("stdio"),
@@ -685,6 +686,8 @@ struct Emulator {
     /// in program `.0`'s output, the emulator's line `.2` stands for the
     /// native line `.1`. Reported, but not a failure.
     tolerate: Vec<Tolerance>,
+    /// Only these flavours (`static`, `dyn`, …) are run, when set.
+    flavours: Option<&'static [&'static str]>,
 }
 
 struct Tolerance {
@@ -907,7 +910,11 @@ fn run_job(emu: &Emulator, v: &Variant, vname: &str, c: &Case, scratch: &Path) -
         .arm
         .iter()
         .filter(|(f, _)| filter_matches(&format!("{vname}/{}/{f}", c.label)))
+        .filter(|(f, _)| emu.flavours.is_none_or(|fl| fl.contains(&f.as_str())))
         .collect();
+    if flavours.is_empty() {
+        return Vec::new();
+    }
     let label = |f: &str| format!("{vname}/{}/{f}", c.label);
     if let Some((_, why)) = emu
         .skip
@@ -1195,6 +1202,30 @@ fn guest_programs_match_native() {
         xfail: XFAIL.iter().map(|(p, w)| (*p, w.to_string())).collect(),
         skip: Vec::new(),
         tolerate: Vec::new(),
+        flavours: None,
+    };
+    run_suite(&emu);
+}
+
+/// The same programs with every guest memory access sent through the memory lowering's
+/// slow path (`-d slowmem`): the out-of-line stubs (live-register saving, arguments,
+/// results, faults inside the slow path) must give exactly the fast path's results.
+#[test]
+fn guest_programs_match_native_slowmem() {
+    let ferrite = PathBuf::from(env!("CARGO_BIN_EXE_ferrite-aarch64"));
+    let emu = Emulator {
+        name: "ferrite-slowmem",
+        prefix: vec![
+            ferrite.into(),
+            "-d".into(),
+            "slowmem".into(),
+            "-L".into(),
+            sysroot().into(),
+        ],
+        xfail: XFAIL.iter().map(|(p, w)| (*p, w.to_string())).collect(),
+        skip: Vec::new(),
+        tolerate: Vec::new(),
+        flavours: Some(&["static", "dyn"]),
     };
     run_suite(&emu);
 }
@@ -1303,6 +1334,7 @@ fn oracle_qemu_matches_native() {
         xfail: Vec::new(),
         skip,
         tolerate,
+        flavours: None,
     };
     run_suite(&emu);
 }

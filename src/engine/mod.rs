@@ -20,23 +20,39 @@
 //! `interrupt` word (so threads leave at their next block entry) and takes it for
 //! writing.
 
+pub mod fault;
 pub mod testing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
-use crate::arm64::cpu::Cpu;
+use crate::arm64::cpu::{Cpu, Exception};
 use crate::arm64::decode;
 use crate::arm64::lift::{self, CpuFeatures};
-use crate::ir::opt;
+use crate::ir::{opt, Ctx};
 use crate::log::{self, Item};
-use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_ENTRIES};
+use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_CONTEXTS, JT_ENTRIES};
 
-/// Translated blocks by guest PC. Looked up on every dispatcher entry and translation,
-/// so hashed with one multiply rather than SipHash (PCs are not attacker-chosen keys
-/// into a shared table; a guest can only slow its own lookups).
-type BlockMap = HashMap<u64, Arc<BlockInfo>, PcHash>;
+/// Translated blocks by guest PC and translation context. Looked up on every dispatcher
+/// entry and translation, so hashed with one multiply rather than SipHash (PCs are not
+/// attacker-chosen keys into a shared table; a guest can only slow its own lookups).
+type BlockMap = HashMap<BlockKey, Arc<BlockInfo>, PcHash>;
+
+/// What a block is looked up by: its guest PC and the context it was translated for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BlockKey {
+    pc: u64,
+    ctx: Ctx,
+}
+
+impl std::hash::Hash for BlockKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // One word for [`PcHasher::write_u64`]: the context moves the PC's hash to
+        // another bucket (contexts are few and small).
+        state.write_u64(self.pc ^ ((self.ctx.0 as u64) << 52).rotate_left(7));
+    }
+}
 
 /// [`BlockMap`]'s hasher: Fibonacci hashing of the (4-byte aligned) PC.
 #[derive(Clone, Copy, Default)]
@@ -85,6 +101,16 @@ pub trait Fetch {
     /// The instruction word at guest address `pc`, or `None` when it may not be
     /// executed (unmapped or not executable).
     fn fetch(&mut self, pc: u64) -> Option<u32>;
+
+    /// The translation context code at `pc` runs in now (see [`Ctx`]): part of the
+    /// key blocks are found by, given to the lifter and to the memory lowering. Blocks
+    /// chain only to blocks of the same context. When it changes while translated code
+    /// of the old context may still run (user mode: Top Byte Ignore switched on by
+    /// another thread), the environment drops every translation
+    /// ([`exit::RETRANSLATE`]).
+    fn context(&mut self, _pc: u64) -> Ctx {
+        Ctx::default()
+    }
 }
 
 /// A non-internal exit, for the environment to handle. `cpu.pc` is set as described.
@@ -102,6 +128,30 @@ pub enum Exit {
     FetchFault(u64),
     /// `cpu.interrupt` was set; `cpu.pc` is where to resume.
     Interrupt,
+    /// A synchronous exception (from the environment's slow path or a helper) taken
+    /// by the instruction at `cpu.pc`; guest registers are those before it.
+    Exception(Exception),
+}
+
+impl Exit {
+    /// The architectural exception (ESR, FAR) a synchronous exit is: what an
+    /// environment that models exception entry (system mode) raises for it. The
+    /// instruction is at `cpu.pc`, except for `Svc`, whose `cpu.pc` is the next one. `Privileged`
+    /// exits are UNDEFINED at EL0; `FetchFault` is a level-3 translation fault (an
+    /// environment that knows better, such as a permission fault, builds its own).
+    /// `None` for `Interrupt`.
+    pub fn exception(&self) -> Option<Exception> {
+        use crate::arm64::cpu::{ec, esr};
+        Some(match *self {
+            Exit::Svc(imm) => Exception::new(ec::SVC64, imm as u64, 0),
+            Exit::Brk(imm) => Exception::new(ec::BRK64, imm as u64, 0),
+            Exit::Undefined(_) | Exit::Privileged(_) => Exception::new(ec::UNKNOWN, 0, 0),
+            Exit::FetchFault(a) if a & 3 != 0 => Exception::new(ec::PC_ALIGN, 0, a),
+            Exit::FetchFault(a) => Exception::new(ec::IABT_LOW, esr::FSC_TRANS_L3, a),
+            Exit::Exception(e) => e,
+            Exit::Interrupt => return None,
+        })
+    }
 }
 
 /// `cpu.interrupt` bit: the environment has something to deliver (a signal).
@@ -132,6 +182,8 @@ pub fn clear_interrupt(cpu: *mut Cpu, bits: u32) -> u32 {
 /// Metadata of one translated block.
 pub struct BlockInfo {
     pub guest_pc: u64,
+    /// The translation context it was translated for.
+    pub ctx: Ctx,
     pub guest_len: u64,
     pub host: usize,
     pub host_len: usize,
@@ -164,7 +216,7 @@ pub struct Stats {
 }
 
 /// Names of the exits from generated code, indexed by exit code (`x64::exit`).
-pub const EXIT_NAMES: [&str; 12] = [
+pub const EXIT_NAMES: [&str; 13] = [
     "?",
     "chain request",
     "indirect lookup",
@@ -177,6 +229,7 @@ pub const EXIT_NAMES: [&str; 12] = [
     "ic ivau",
     "resync",
     "retranslate",
+    "exception",
 ];
 
 /// The engine's locks, held across a host fork (see [`Engine::fork_guard`]).
@@ -209,7 +262,8 @@ pub struct Engine {
     /// from a fault handler).
     cache_base: usize,
     cache_size: usize,
-    /// Indirect-branch table read by generated code (see [`x64::JtEntry`]).
+    /// Indirect-branch tables read by generated code (see [`x64::JtEntry`]): one of
+    /// [`JT_ENTRIES`] per context below [`JT_CONTEXTS`], consecutive.
     jump_table: Box<[JtEntry]>,
 }
 
@@ -263,7 +317,7 @@ impl Engine {
         // touched until an entry is used, which keeps process start-up cheap). An entry
         // with pc 0 can only be compared with a lookup of guest pc 0, which uses slot
         // `jt_index(0)`: that one slot starts empty (pc u64::MAX).
-        let layout = std::alloc::Layout::array::<JtEntry>(JT_ENTRIES)
+        let layout = std::alloc::Layout::array::<JtEntry>(JT_ENTRIES * JT_CONTEXTS)
             .map_err(|e| EngineError(format!("jump table: {e}")))?;
         // SAFETY: the layout is non-zero-sized; a JtEntry is two AtomicU64, for which
         // all-zero bytes are a valid value; the Box owns the allocation from here on,
@@ -273,11 +327,16 @@ impl Engine {
             if p.is_null() {
                 std::alloc::handle_alloc_error(layout);
             }
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, JT_ENTRIES))
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                p,
+                JT_ENTRIES * JT_CONTEXTS,
+            ))
         };
-        jump_table[jt_index(0)]
-            .pc
-            .store(u64::MAX, Ordering::Relaxed);
+        for c in 0..JT_CONTEXTS {
+            jump_table[c * JT_ENTRIES + jt_index(0)]
+                .pc
+                .store(u64::MAX, Ordering::Relaxed);
+        }
         let chaining = !log::enabled(Item::Exec) && !log::enabled(Item::NoChain);
         let jt_addr = if chaining {
             jump_table.as_ptr() as usize
@@ -357,22 +416,24 @@ impl Engine {
         s
     }
 
-    fn lookup(&self, pc: u64) -> Option<Arc<BlockInfo>> {
+    fn lookup(&self, key: BlockKey) -> Option<Arc<BlockInfo>> {
         self.blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&pc)
+            .get(&key)
             .cloned()
     }
 
-    /// Find or translate the block at `pc`.
+    /// Find or translate the block at `pc` for the context `fetch` gives.
     fn get_block(&self, pc: u64, fetch: &mut dyn Fetch) -> Arc<BlockInfo> {
-        if let Some(b) = self.lookup(pc) {
+        let ctx = fetch.context(pc);
+        let key = BlockKey { pc, ctx };
+        if let Some(b) = self.lookup(key) {
             return b;
         }
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         // Another thread may have translated it while we waited.
-        if let Some(b) = self.lookup(pc) {
+        if let Some(b) = self.lookup(key) {
             return b;
         }
         let t0 = log::enabled(Item::Stats).then(std::time::Instant::now);
@@ -381,6 +442,7 @@ impl Engine {
         let one = ONE_INSN_PER_BLOCK.load(Ordering::Relaxed);
         let mut ir = lift::translate(
             pc,
+            ctx,
             &self.features,
             &mut |a| if one && a != pc { None } else { fetch.fetch(a) },
             &mut |word, at| self.report_undefined(word, at),
@@ -420,12 +482,9 @@ impl Engine {
         cache.used = (cache.used + compiled.code.len() + 15) & !15;
         if log::enabled(Item::OutAsm) {
             let mut s = format!("OUT: [size={}] {host:#x}\n", compiled.code.len());
-            for chunk in compiled.code.chunks(16) {
-                s += "  ";
-                for b in chunk {
-                    s += &format!("{b:02x} ");
-                }
-                s += "\n";
+            for line in x64::disas::listing(&compiled.code, host as u64) {
+                s += &line;
+                s.push('\n');
             }
             log::write(&s);
         }
@@ -437,6 +496,7 @@ impl Engine {
         }
         let info = Arc::new(BlockInfo {
             guest_pc: pc,
+            ctx,
             guest_len: ir.guest_len,
             host,
             host_len: compiled.code.len(),
@@ -447,7 +507,7 @@ impl Engine {
         self.blocks
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(pc, info.clone());
+            .insert(key, info.clone());
         self.by_host
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -541,10 +601,13 @@ impl Engine {
     pub fn invalidate(&self, start: u64, end: u64) {
         let dead: Vec<Arc<BlockInfo>> = {
             let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
-            let keys: Vec<u64> = blocks
+            let keys: Vec<BlockKey> = blocks
                 .values()
                 .filter(|b| b.guest_pc < end && start < b.guest_pc + b.guest_len)
-                .map(|b| b.guest_pc)
+                .map(|b| BlockKey {
+                    pc: b.guest_pc,
+                    ctx: b.ctx,
+                })
                 .collect();
             keys.iter().filter_map(|k| blocks.remove(k)).collect()
         };
@@ -553,9 +616,10 @@ impl Engine {
         }
         let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for b in &dead {
-            let e = &self.jump_table[jt_index(b.guest_pc)];
-            if e.pc.load(Ordering::SeqCst) == b.guest_pc {
-                e.pc.store(u64::MAX, Ordering::SeqCst);
+            if let Some(e) = self.jt_entry(b) {
+                if e.pc.load(Ordering::SeqCst) == b.guest_pc {
+                    e.pc.store(u64::MAX, Ordering::SeqCst);
+                }
             }
         }
         for b in dead {
@@ -576,6 +640,7 @@ impl Engine {
 
     /// Run guest code on `cpu` until an exit the environment must handle.
     pub fn run(&self, cpu: &mut Cpu, fetch: &mut dyn Fetch) -> Exit {
+        cpu.mem_translate = self.mem.helper_translate();
         loop {
             let block = self.get_block(cpu.pc, fetch);
             if log::enabled(Item::Exec) {
@@ -586,6 +651,8 @@ impl Engine {
             }
             let mut code;
             let mut host = block.host;
+            // The context of the code running (chained blocks share it).
+            let mut ctx = block.ctx;
             loop {
                 let guard = self.epoch.read().unwrap_or_else(|e| e.into_inner());
                 // SAFETY: `host` is the entry of a block compiled for this engine's
@@ -593,6 +660,8 @@ impl Engine {
                 // generated code only touches `cpu`, guest memory (through the memory
                 // lowering) and helpers, and returns an exit code.
                 code = unsafe { (self.enter)(cpu as *mut Cpu, host) };
+                // Out of generated code (see `fault_site`).
+                cpu.host_sp = 0;
                 drop(guard);
                 if log::enabled(Item::Stats) {
                     if let Some(c) = self.exits.get(code as usize) {
@@ -602,10 +671,13 @@ impl Engine {
                 if code == exit::CHAIN {
                     let generation = self.generation();
                     let target = self.get_block(cpu.pc, fetch);
-                    if self.chaining && generation == self.generation() {
+                    // Chained blocks run in the context of the block the dispatcher
+                    // entered: link only within it.
+                    if self.chaining && generation == self.generation() && target.ctx == ctx {
                         self.patch(cpu.chain_slot as usize, &target);
                     }
                     host = target.host;
+                    ctx = target.ctx;
                     continue;
                 }
                 break;
@@ -628,6 +700,7 @@ impl Engine {
                 exit::UNDEFINED => return Exit::Undefined(cpu.exit_arg as u32),
                 exit::PRIVILEGED => return Exit::Privileged(cpu.exit_arg as u32),
                 exit::FETCH_FAULT => return Exit::FetchFault(cpu.exit_arg),
+                exit::EXCEPTION => return Exit::Exception(std::mem::take(&mut cpu.exception)),
                 exit::INTERRUPT => {
                     // A cache reset only needed us out of translated code.
                     let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH);
@@ -647,15 +720,27 @@ impl Engine {
             .blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&b.guest_pc)
+            .get(&BlockKey {
+                pc: b.guest_pc,
+                ctx: b.ctx,
+            })
             .is_some_and(|x| x.host == b.host);
         if !live {
             return;
         }
-        let e = &self.jump_table[jt_index(b.guest_pc)];
+        let Some(e) = self.jt_entry(b) else {
+            return;
+        };
         e.pc.store(u64::MAX, Ordering::SeqCst);
         e.host.store(b.host as u64, Ordering::SeqCst);
         e.pc.store(b.guest_pc, Ordering::SeqCst);
+    }
+
+    /// The indirect-branch table entry block `b` would occupy (in its context's table),
+    /// if its context has a table.
+    fn jt_entry(&self, b: &BlockInfo) -> Option<&JtEntry> {
+        let c = b.ctx.0 as usize;
+        (c < JT_CONTEXTS).then(|| &self.jump_table[c * JT_ENTRIES + jt_index(b.guest_pc)])
     }
 
     fn generation(&self) -> u64 {
@@ -677,7 +762,10 @@ impl Engine {
             .blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&target.guest_pc)
+            .get(&BlockKey {
+                pc: target.guest_pc,
+                ctx: target.ctx,
+            })
             .is_some_and(|b| b.host == target.host);
         if !live {
             return;

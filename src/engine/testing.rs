@@ -92,6 +92,22 @@ mod tests {
     fn svc_and_undefined() {
         let mut cpu = Cpu::new();
         assert_eq!(run(&[0xd400_0001], &mut cpu), Exit::Svc(0));
+        // The same exits as architectural exceptions (system mode's view).
+        let e = Exit::Svc(5).exception().unwrap();
+        use crate::arm64::cpu::ExceptionKind;
+        assert_eq!((e.kind(), e.esr), (ExceptionKind::Svc, 0x5600_0005));
+        let e = Exit::Brk(0xf00).exception().unwrap();
+        assert_eq!((e.kind(), e.esr), (ExceptionKind::Brk, 0xf200_0f00));
+        let e = Exit::Undefined(0).exception().unwrap();
+        assert_eq!((e.kind(), e.esr), (ExceptionKind::Undefined, 0x0200_0000));
+        let e = Exit::FetchFault(0x1000).exception().unwrap();
+        assert_eq!(
+            (e.kind(), e.esr, e.far),
+            (ExceptionKind::InstructionAbort, 0x8200_0007, 0x1000)
+        );
+        let e = Exit::FetchFault(0x1002).exception().unwrap();
+        assert_eq!((e.kind(), e.far), (ExceptionKind::PcAlignment, 0x1002));
+        assert_eq!(Exit::Interrupt.exception(), None);
         assert_eq!(cpu.pc, CODE_BASE + 4);
         let mut cpu = Cpu::new();
         assert_eq!(run(&[0x0000_0000], &mut cpu), Exit::Undefined(0));
@@ -154,5 +170,49 @@ mod invalidation_tests {
             9,
             "stale translation of B ran through a chained jump"
         );
+    }
+
+    /// Code translated for a context whose PC says "context 1 from B on".
+    struct CtxCode<'a>(&'a Code, u64);
+
+    impl Fetch for CtxCode<'_> {
+        fn fetch(&mut self, pc: u64) -> Option<u32> {
+            (&*self.0).fetch(pc)
+        }
+        fn context(&mut self, pc: u64) -> crate::ir::Ctx {
+            crate::ir::Ctx((pc >= self.1) as u32)
+        }
+    }
+
+    /// Blocks are keyed by (PC, context): the same PC in another context is another
+    /// translation, and a block never chains into a block of another context.
+    #[test]
+    fn blocks_are_keyed_by_context_and_chain_within_it() {
+        let engine = Engine::new(CpuFeatures::default(), Box::new(Identity)).unwrap();
+        let code = Code(RefCell::new(vec![
+            0xd280_0021, // A: mov x1, #1
+            0x1400_0002, //    b B
+            0xd420_0020, //    brk #1 (not reached)
+            0x8b01_0000, // B: add x0, x0, x1
+            0xd420_0000 | ((END_BRK as u32) << 5),
+        ]));
+        let run = |x0: u64, switch_at: u64| {
+            let mut cpu = Cpu::new();
+            cpu.x[0] = x0;
+            cpu.pc = CODE_BASE;
+            let e = engine.run(&mut cpu, &mut CtxCode(&code, switch_at));
+            assert_eq!(e, Exit::Brk(END_BRK));
+            cpu.x[0]
+        };
+        // B in context 1: A's exit to it is never chained.
+        assert_eq!(run(0, CODE_BASE + 12), 1);
+        assert_eq!(run(5, CODE_BASE + 12), 6);
+        assert_eq!(engine.stats().blocks, 2);
+        assert_eq!(engine.stats().chains, 0);
+        // All in context 0: the same A, a second translation of B, chained from A.
+        assert_eq!(run(0, u64::MAX), 1);
+        assert_eq!(run(7, u64::MAX), 8);
+        assert_eq!(engine.stats().blocks, 3);
+        assert_eq!(engine.stats().chains, 1);
     }
 }

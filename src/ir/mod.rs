@@ -567,16 +567,48 @@ pub struct Inst {
 pub struct Block {
     /// Guest address of the first instruction.
     pub pc: u64,
+    /// The translation context the block is lifted and compiled for.
+    pub ctx: Ctx,
     /// Number of guest bytes covered (a multiple of 4).
     pub guest_len: u64,
     pub insts: Vec<Inst>,
     pub term: Term,
 }
 
+/// The translation context of a block (QEMU's "TB flags"): state outside the guest
+/// instructions that changes how they are translated, supplied by the environment
+/// ([`crate::engine::Fetch::context`]) and part of the key blocks are looked up by
+/// (with the PC). Bits 8..=9 are the exception level, which the lifter reads; bits
+/// 0..=7 belong to the environment's memory lowering (user mode: bit 0, Top Byte
+/// Ignore applied inline, see [`crate::x64::Identity`]); the rest are reserved for
+/// system mode (MMU state, alignment checking, FP enable, …).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Ctx(pub u32);
+
+impl Ctx {
+    const EL_SHIFT: u32 = 8;
+
+    /// The exception level the code runs at (0 in user mode).
+    pub fn el(self) -> u8 {
+        ((self.0 >> Self::EL_SHIFT) & 3) as u8
+    }
+
+    /// This context at exception level `el`.
+    pub fn with_el(self, el: u8) -> Ctx {
+        Ctx(self.0 & !(3 << Self::EL_SHIFT) | ((el as u32 & 3) << Self::EL_SHIFT))
+    }
+
+    /// The memory lowering's bits (0..=7).
+    pub fn lowering(self) -> u8 {
+        self.0 as u8
+    }
+}
+
 impl Block {
     pub fn new(pc: u64) -> Block {
         Block {
             pc,
+            ctx: Ctx::default(),
             guest_len: 0,
             insts: SPARE_INSTS.with(|s| s.take()),
             term: Term::Trap {

@@ -3,13 +3,11 @@
 //!
 //! A guest memory access that faults raises SIGSEGV/SIGBUS on the host inside generated
 //! code, or inside a helper called by generated code for a guest instruction (atomics
-//! raise SIGBUS themselves for misaligned accesses). [`on_fault`] finds the guest PC
-//! (the engine's side tables for generated code; the PC the helper call stored
-//! otherwise), builds the guest siginfo (si_addr, SEGV_MAPERR/ACCERR, BUS_*) and ESR,
-//! queues it as a synchronous signal ([`super::signal::queue_sync`]) and leaves the
-//! code cache: it rewrites the interrupted host context to resume in the runtime's
-//! epilogue with `exit::INTERRUPT`, at the stack level generated code runs at (for a
-//! helper, the frame of its caller, found by its return address). The run loop then
+//! raise SIGBUS themselves for misaligned accesses). [`on_fault`] asks the engine for
+//! the guest PC ([`crate::engine::Engine::fault_site`]), builds the guest siginfo
+//! (si_addr, SEGV_MAPERR/ACCERR, BUS_*) and ESR, queues it as a synchronous signal
+//! ([`super::signal::queue_sync`]) and has the engine leave generated code
+//! ([`crate::engine::Engine::resume_in_dispatcher`]). The run loop then
 //! delivers the signal to the guest handler, or applies the default action: a one-line
 //! report as qemu-aarch64 prints it, then death by the same signal, so the parent sees
 //! what it would see on arm64. Guest registers in the `Cpu` are exact at every point
@@ -20,21 +18,34 @@
 //! internal error: reported, then death by the signal.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use super::signal::{self, esr};
 use super::Process;
-use crate::arm64::cpu::Cpu;
+use crate::arm64::cpu::{self, Cpu, Exception, ExceptionKind};
+use crate::engine::fault::Resume;
 use crate::engine::{self, INT_SIGNAL};
+use crate::ir::Ctx;
 
 static PROCESS: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
-/// The address of the runtime epilogue in the code cache.
-static EPILOGUE: AtomicUsize = AtomicUsize::new(0);
+
+/// Set (for good) when the guest has accessed memory through a tagged pointer: user
+/// mode's translation context then asks the lowering to untag every address
+/// ([`crate::x64::Identity::UNTAG`], see [`translation_context`]).
+static TAGGED_POINTERS: AtomicBool = AtomicBool::new(false);
+
+/// User mode's translation context (the same for every PC): EL0, and Top Byte Ignore
+/// inline once a tagged pointer was seen.
+pub fn translation_context() -> Ctx {
+    if TAGGED_POINTERS.load(Ordering::Relaxed) {
+        Ctx(crate::x64::Identity::UNTAG as u32)
+    } else {
+        Ctx::default()
+    }
+}
 
 thread_local! {
     static CURRENT_CPU: Cell<*mut Cpu> = const { Cell::new(std::ptr::null_mut()) };
-    /// An address in the run loop's frame: helper frames are searched below it.
-    static STACK_TOP: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Remember the CPU state of the guest thread running on this host thread (call at the
@@ -42,8 +53,6 @@ thread_local! {
 #[inline(never)]
 pub fn set_current_cpu(cpu: &Cpu) {
     CURRENT_CPU.with(|c| c.set(cpu as *const Cpu as *mut Cpu));
-    let marker = 0u8;
-    STACK_TOP.with(|s| s.set(std::ptr::addr_of!(marker) as usize));
 }
 
 /// Set bit 0 ([`INT_SIGNAL`]) of the current thread's `cpu.interrupt` ("signal
@@ -134,72 +143,31 @@ pub fn die_by_signal(sig: i32) -> ! {
     std::process::exit(128 + sig)
 }
 
-/// The engine's guest PC for `host_pc`, retrying while another thread holds the block
-/// map for writing (briefly: it is inserting a block).
-fn guest_pc_of(p: &Process, host_pc: usize) -> Option<u64> {
-    for _ in 0..100_000 {
-        if let Some(pc) = p.engine.guest_pc_of(host_pc) {
-            return Some(pc);
-        }
-        std::hint::spin_loop();
-    }
-    None
-}
-
-/// For a fault inside a helper called by generated code: the stack slot holding the
-/// helper call's return address (generated code's `rsp` is that slot + 8). A candidate
-/// must be a code-cache address right after a `call rax` (ff d0) whose guest PC is the
-/// one the call stored in `cpu.pc`; the search covers the live stack from the fault's
-/// `rsp` up to the run loop's frame.
-fn helper_return_slot(p: &Process, rsp: usize, guest_pc: u64) -> Option<usize> {
-    let top = STACK_TOP.with(|s| s.get());
-    if top == 0 || rsp >= top {
-        return None;
-    }
-    let mut slot = rsp & !7;
-    while slot + 8 <= top {
-        // SAFETY: [rsp, top) is this thread's live stack (the run loop's frame is above
-        // every frame of generated code and helpers).
-        let v = unsafe { std::ptr::read(slot as *const usize) };
-        if p.engine.in_cache(v) && p.engine.in_cache(v.wrapping_sub(2)) {
-            // SAFETY: v - 2 .. v lies in the (mapped, readable) code cache.
-            let call = unsafe { std::ptr::read_unaligned((v - 2) as *const [u8; 2]) };
-            if call == [0xff, 0xd0] && p.engine.guest_pc_of(v - 1) == Some(guest_pc) {
-                return Some(slot);
-            }
-        }
-        slot += 8;
-    }
-    None
-}
-
 thread_local! {
     /// The guest PC of this thread's last tagged-access retry and how many times in a
     /// row it was retried (see [`tagged_access_retry`]).
     static TAG_RETRY: Cell<(u64, u32)> = const { Cell::new((u64::MAX, 0)) };
 }
 
-/// A general-protection fault in generated code at `host_pc` with address `raw`: if it
+/// A general-protection fault in generated code at guest `pc` with address `raw`: if it
 /// is an access through a tagged pointer (the address without its tag is canonical)
-/// made by a block translated without Top Byte Ignore, switch TBI on for good and return
-/// the access's guest PC; the caller then has every block translated again and resumes
-/// there. A third such fault in a row at the same instruction is not about the tag (a
+/// made by a block translated without Top Byte Ignore, switch TBI on for good and say
+/// so; the caller then has every block translated again and resumes at `pc`. A third such fault in a row at the same instruction is not about the tag (a
 /// block untags once TBI is on): it is reported instead.
-fn tagged_access_retry(p: &Process, host_pc: usize, raw: u64) -> Option<u64> {
+fn tagged_access_retry(pc: u64, raw: u64) -> bool {
     let untagged = crate::arm64::untag(raw);
     let canonical = ((untagged << 16) as i64 >> 16) as u64 == untagged;
     if untagged == raw || !canonical {
-        return None;
+        return false;
     }
-    let pc = guest_pc_of(p, host_pc)?;
     let (last, n) = TAG_RETRY.with(|t| t.get());
     let n = if last == pc { n + 1 } else { 1 };
     TAG_RETRY.with(|t| t.set((pc, n)));
     if n > 2 {
-        return None;
+        return false;
     }
-    crate::x64::TAGGED_POINTERS.store(true, Ordering::Relaxed);
-    Some(pc)
+    TAGGED_POINTERS.store(true, Ordering::Relaxed);
+    true
 }
 
 /// `si_code` of a fault the kernel raised itself (x86: general protection).
@@ -230,6 +198,51 @@ fn guest_fault(sig: i32, code: i32, addr: u64, write: bool) -> ([u64; 16], Optio
             Some((addr, dabt | esr::FSC_TRANS_L3)),
         ),
         _ => (signal::fault_info(sig, code, addr), Some((0, 0))),
+    }
+}
+
+/// `si_code` of a synchronous external abort (BUS_OBJERR).
+const BUS_OBJERR: i32 = 3;
+
+/// The guest signal (siginfo, and the FAR/ESR for the signal frame's `esr_context`)
+/// the arm64 kernel sends for synchronous exception `e`, taken at EL0 by the
+/// instruction at `pc`.
+pub fn exception_signal(pc: u64, e: Exception) -> ([u64; 16], Option<(u64, u64)>) {
+    let fsc = e.esr & 0x3f;
+    match e.kind() {
+        ExceptionKind::DataAbort | ExceptionKind::InstructionAbort => {
+            let (sig, code) = match fsc {
+                cpu::esr::FSC_ALIGN => (libc::SIGBUS, signal::BUS_ADRALN),
+                cpu::esr::FSC_SEA => (libc::SIGBUS, BUS_OBJERR),
+                // Access flag and permission faults.
+                0x08..=0x0f => (libc::SIGSEGV, signal::SEGV_ACCERR),
+                // Translation and address-size faults.
+                _ => (libc::SIGSEGV, signal::SEGV_MAPERR),
+            };
+            let far = crate::arm64::untag(e.far);
+            // The kernel does not report the address of an alignment fault in the
+            // signal frame's fault address.
+            let frame_far = if code == signal::BUS_ADRALN && sig == libc::SIGBUS {
+                0
+            } else {
+                far
+            };
+            (signal::fault_info(sig, code, far), Some((frame_far, e.esr)))
+        }
+        ExceptionKind::PcAlignment | ExceptionKind::SpAlignment => (
+            signal::fault_info(libc::SIGBUS, signal::BUS_ADRALN, e.far),
+            Some((0, e.esr)),
+        ),
+        ExceptionKind::Brk => (
+            signal::fault_info(libc::SIGTRAP, signal::TRAP_BRKPT, pc),
+            None,
+        ),
+        // Undefined instructions, and at EL0 every trapped system instruction, HVC,
+        // SMC, ERET or WFx that reaches here.
+        _ => (
+            signal::fault_info(libc::SIGILL, signal::ILL_ILLOPC, pc),
+            Some((0, 0)),
+        ),
     }
 }
 
@@ -272,42 +285,44 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
     let p = unsafe { &*process };
     // SAFETY: the pointer was set by this thread's run loop; the Cpu outlives it, and the
     // code using it (generated code or a helper) is interrupted.
-    let stored_pc = unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*cpu).pc)) };
-    let in_cache = p.engine.in_cache(host_pc);
+    let site = unsafe { p.engine.fault_site(cpu, host_pc, rsp, &gregs[..]) };
+    let Some(site) = site else {
+        if p.engine.in_cache(host_pc) {
+            crate::log::write(&format!(
+                "ferrite: internal error: signal {sig} in the code cache outside any block (host pc {host_pc:#x})"
+            ));
+        } else {
+            // Not guest code: a fault of ferrite itself. Report it against the last
+            // guest PC known.
+            // SAFETY: as above.
+            report_uncaught(sig, unsafe {
+                std::ptr::read_volatile(std::ptr::addr_of!((*cpu).pc))
+            });
+        }
+        die_by_signal(sig);
+    };
     // x86 reports a non-canonical address (a general-protection fault, SI_KERNEL) without
-    // the address. Generated code always accesses guest memory through `[rax]`, where
-    // the address still is. The arm64 kernel reports it without its tag.
-    let gp_addr = (sig == libc::SIGSEGV && code == SI_KERNEL && in_cache)
-        .then(|| gregs[libc::REG_RAX as usize] as u64);
+    // the address; the engine gives the access's. The arm64 kernel reports it without
+    // its tag.
+    let gp_addr = site
+        .access_addr
+        .filter(|_| sig == libc::SIGSEGV && code == SI_KERNEL);
     if let Some(raw) = gp_addr {
-        if let Some(guest_pc) = tagged_access_retry(p, host_pc, raw) {
+        if tagged_access_retry(site.guest_pc, raw) {
             // Run the access again in a block that untags (see `x64::Identity`).
-            // SAFETY: as below.
-            unsafe { std::ptr::write_volatile(std::ptr::addr_of_mut!((*cpu).pc), guest_pc) };
-            gregs[libc::REG_RAX as usize] = crate::x64::exit::RETRANSLATE as i64;
-            gregs[libc::REG_RIP as usize] = EPILOGUE.load(Ordering::Relaxed) as i64;
+            // SAFETY: as above; the handler returns to this context.
+            unsafe {
+                p.engine.resume_in_dispatcher(
+                    cpu,
+                    site.guest_pc,
+                    &mut gregs[..],
+                    Resume::Retranslate,
+                )
+            };
             return;
         }
     }
     let addr = gp_addr.map_or(addr, crate::arm64::untag);
-    let (guest_pc, resume_rsp) = if in_cache {
-        match guest_pc_of(p, host_pc) {
-            Some(pc) => (pc, rsp),
-            None => {
-                crate::log::write(&format!(
-                    "ferrite: internal error: signal {sig} in the code cache outside any block (host pc {host_pc:#x})"
-                ));
-                die_by_signal(sig);
-            }
-        }
-    } else if let Some(slot) = helper_return_slot(p, rsp, stored_pc) {
-        (stored_pc, slot + 8)
-    } else {
-        // Not guest code: a fault of ferrite itself, or of a helper whose caller cannot
-        // be found. Report it against the last guest PC known.
-        report_uncaught(sig, stored_pc);
-        die_by_signal(sig);
-    };
     // A PROT_NONE reservation of ferrite's (such as the gap below the guest stack) is
     // a hole for the guest: the kernel would report a translation fault there.
     let code = if sig == libc::SIGSEGV
@@ -319,14 +334,14 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
         code
     };
     let (ginfo, fault) = guest_fault(sig, code, addr, write);
-    // SAFETY: as above; generated code keeps no copy of pc in host registers.
-    unsafe { std::ptr::write_volatile(std::ptr::addr_of_mut!((*cpu).pc), guest_pc) };
     signal::queue_sync(ginfo, fault);
-    // Leave generated code: resume in the runtime epilogue at generated code's stack
-    // level, returning exit::INTERRUPT to the engine's dispatcher.
-    gregs[libc::REG_RSP as usize] = resume_rsp as i64;
-    gregs[libc::REG_RAX as usize] = crate::x64::exit::INTERRUPT as i64;
-    gregs[libc::REG_RIP as usize] = EPILOGUE.load(Ordering::Relaxed) as i64;
+    // Leave generated code: the dispatcher returns Exit::Interrupt to the run loop,
+    // which delivers the signal.
+    // SAFETY: as above.
+    unsafe {
+        p.engine
+            .resume_in_dispatcher(cpu, site.guest_pc, &mut gregs[..], Resume::Interrupt)
+    };
 }
 
 /// The running process, once [`install`] ran.
@@ -339,11 +354,6 @@ pub fn process() -> Option<&'static Process> {
 /// Install the fault handlers and the process's signal state (once, at start-up).
 pub fn install(process: &Process) {
     PROCESS.store(process as *const Process as *mut Process, Ordering::Release);
-    let (cs, _) = process.engine.cache_range();
-    // The runtime stubs sit at the start of the cache (see `Engine::new`); regenerating
-    // them for the same base gives the same addresses.
-    let (_, _, epilogue) = crate::x64::runtime_stubs(cs);
-    EPILOGUE.store(epilogue, Ordering::Relaxed);
     for sig in signal::FAULT_SIGS {
         let sa = signal::KSigaction {
             handler: on_fault as *const () as u64,

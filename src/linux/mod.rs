@@ -32,7 +32,7 @@ use crate::arm64::cpu::Cpu;
 use crate::arm64::model::CpuModel;
 use crate::engine::{Engine, Exit, Fetch};
 use crate::log::{self, Item};
-use crate::x64::Identity;
+use crate::x64::{Identity, MemLowering, SlowIdentity};
 use syscall::signal::GuestSigaction;
 use syscall::{Action, SyscallCtx};
 
@@ -294,6 +294,10 @@ struct GuestFetch<'a> {
 }
 
 impl Fetch for GuestFetch<'_> {
+    fn context(&mut self, _pc: u64) -> crate::ir::Ctx {
+        fault::translation_context()
+    }
+
     fn fetch(&mut self, pc: u64) -> Option<u32> {
         let mm = self.process.mm();
         let prot = mm.find(pc).map_or(0, |(_, v)| v.prot);
@@ -332,7 +336,12 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
         random::set_seed(seed);
     }
     crate::engine::set_one_insn_per_block(options.one_insn_per_tb);
-    let engine = Engine::new(model.features, Box::new(Identity)).map_err(|e| StartError(e.0))?;
+    let mem: Box<dyn MemLowering + Send + Sync> = if log::enabled(Item::SlowMem) {
+        Box::new(SlowIdentity)
+    } else {
+        Box::new(Identity)
+    };
+    let engine = Engine::new(model.features, mem).map_err(|e| StartError(e.0))?;
     let (cs, ce) = engine.cache_range();
     let mut mmap = mm::MemoryMap::new(vec![(cs as u64, ce as u64)]);
 
@@ -525,6 +534,11 @@ fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
                 signal::synchronous(process, cpu, exit)
             }
             Exit::Interrupt => signal::deliver_pending(process, cpu),
+            Exit::Exception(e) => {
+                let (info, fault) = fault::exception_signal(cpu.pc, e);
+                signal::queue_sync(info, fault);
+                signal::deliver_pending(process, cpu);
+            }
         }
     }
 }

@@ -16,98 +16,18 @@
 
 use dynasmrt::{dynasm, DynasmApi};
 
+use super::mem::Src;
 use super::{Emitter, Loc, RAX, RCX, RDX};
 use crate::arm64::cpu::off;
-use crate::ir::{BinOp, Block, FlagOp, Op, Order, UnOp, Val, W};
-
-/// A second operand as an x86 instruction takes it.
-#[derive(Clone, Copy, PartialEq)]
-enum Src {
-    Reg(u8),
-    Imm(i32),
-}
+use crate::ir::{BinOp, FlagOp, Op, UnOp, Val, W};
 
 /// `c` as the immediate an x86 op of width `w` sees: sign-extended 32 bits for 64-bit
 /// ops, the low 32 bits for 32-bit ops (which compute modulo 2^32).
-fn imm_of(c: u64, w: W) -> Option<i32> {
+pub(super) fn imm_of(c: u64, w: W) -> Option<i32> {
     match w {
         W::W64 => i32::try_from(c as i64).ok(),
         W::W32 => Some(c as u32 as i32),
     }
-}
-
-/// Address fusion: a 64-bit `Add` read only as the address of one memory access the
-/// direct path emits (any load, a plain store) is not computed on its own; the access
-/// builds it with one `lea` (base + index * scale + displacement), taking a `Shl` by
-/// 1..=3 read only by that `Add` as the scaled index. The operands of fused ops live
-/// until the access (`last_use` is extended). Sets `fused` to which ops are fused.
-pub(super) fn fuse_addresses(
-    block: &Block,
-    readers: &[u32],
-    last_use: &mut [u32],
-    fused: &mut Vec<bool>,
-) {
-    let n = block.insts.len();
-    fused.clear();
-    fused.resize(n, false);
-    for (j, inst) in block.insts.iter().enumerate() {
-        let addr = match inst.op {
-            Op::Load { addr, .. } => addr,
-            Op::Store {
-                addr,
-                order: Order::Plain,
-                ..
-            } => addr,
-            _ => continue,
-        };
-        let k = addr.0 as usize;
-        if readers[k] != 1 || last_use[k] != j as u32 {
-            continue;
-        }
-        let Op::Bin(BinOp::Add, W::W64, x, y) = block.insts[k].op else {
-            continue;
-        };
-        fused[k] = true;
-        let extend = |last_use: &mut [u32], v: Val| {
-            let l = &mut last_use[v.0 as usize];
-            *l = (*l).max(j as u32);
-        };
-        // At most one scaled index (checked before any lifetime is extended).
-        let shl = [y, x].into_iter().find(|v| {
-            let m = v.0 as usize;
-            matches!(block.insts[m].op, Op::Bin(BinOp::Shl, W::W64, _, c)
-                if readers[m] == 1
-                    && last_use[m] == k as u32
-                    && matches!(block.const_of(c), Some(1..=3)))
-        });
-        extend(last_use, x);
-        extend(last_use, y);
-        if let Some(v) = shl {
-            fused[v.0 as usize] = true;
-            if let Op::Bin(_, _, idx, _) = block.insts[v.0 as usize].op {
-                extend(last_use, idx);
-            }
-        }
-    }
-}
-
-/// The `SetNzcv` that can move to the exits of a block whose branch is fused with a
-/// compare (`branch_cond`): one of the same flags value with nothing emitted between it
-/// and the terminator, so that nothing can observe NZCV in between.
-pub(super) fn nzcv_at_exit(block: &Block, branch_cond: Option<usize>) -> Option<usize> {
-    let k = branch_cond?;
-    let Op::Cond(_, f) = block.insts[k].op else {
-        return None;
-    };
-    for j in (0..block.insts.len()).rev() {
-        match block.insts[j].op {
-            Op::InsnStart(_) | Op::Const(_) => {}
-            _ if j == k || j == f.0 as usize => {}
-            Op::SetNzcv(g) if g == f => return Some(j),
-            _ => return None,
-        }
-    }
-    None
 }
 
 impl Emitter<'_> {
@@ -120,8 +40,8 @@ impl Emitter<'_> {
 
     /// Put the guest address `addr` (the address operand of instruction `i`, a memory
     /// access) in `rax`: computed with one `lea` when it is fused, see
-    /// [`fuse_addresses`]. Releases the fused ops' operands that die at `i`.
-    fn addr_to_rax(&mut self, i: usize, addr: Val, cached: Option<Val>) {
+    /// [`super::analysis::fuse_addresses`]. Releases the fused ops' operands that die at `i`.
+    pub(super) fn addr_to_rax(&mut self, i: usize, addr: Val, cached: Option<Val>) {
         let k = addr.0 as usize;
         if !self.addr_fused[k] {
             if cached != Some(addr) {
@@ -228,7 +148,7 @@ impl Emitter<'_> {
         Some((ra, la, self.alloc_direct(i, prefer, avoid)))
     }
 
-    fn unused(&self, i: usize) -> bool {
+    pub(super) fn unused(&self, i: usize) -> bool {
         self.last_use[i] <= i as u32 && !self.used_by_term(i)
     }
 
@@ -236,7 +156,7 @@ impl Emitter<'_> {
     /// released): `prefer` when it is free, otherwise any free register but `avoid`.
     /// Without one the value gets a spill slot and is computed in `rax` (see
     /// [`Emitter::finish_direct`]).
-    fn alloc_direct(&mut self, i: usize, prefer: Option<u8>, avoid: Option<u8>) -> u8 {
+    pub(super) fn alloc_direct(&mut self, i: usize, prefer: Option<u8>, avoid: Option<u8>) -> u8 {
         let pick = prefer.filter(|r| self.free_regs.contains(r)).or_else(|| {
             self.free_regs
                 .iter()
@@ -261,7 +181,7 @@ impl Emitter<'_> {
 
     /// The value of instruction `i` is in `rd`: if that is `rax` (a spill slot, or a
     /// value nobody reads), store it to its slot.
-    fn finish_direct(&mut self, i: usize, rd: u8) {
+    pub(super) fn finish_direct(&mut self, i: usize, rd: u8) {
         if rd == RAX {
             if let Loc::Slot(s) = self.loc[i] {
                 let o = off::spill(s as usize);
@@ -306,66 +226,6 @@ impl Emitter<'_> {
                     dynasm!(self.asm ; .arch x64 ; mov QWORD [rbp + o], k);
                 } else {
                     return false;
-                }
-                self.free_dead(i);
-                true
-            }
-            Op::Load {
-                size, signed, addr, ..
-            } => {
-                // x86 loads already have acquire semantics (TSO).
-                self.addr_to_rax(i, addr, cached);
-                self.mem.translate(&mut self.asm, RAX, size, false);
-                self.free_dead(i);
-                let rd = if self.unused(i) {
-                    RAX
-                } else {
-                    self.alloc_direct(i, None, None)
-                };
-                self.mark_fault_point();
-                match (size, signed) {
-                    (1, false) => dynasm!(self.asm ; .arch x64 ; movzx Rd(rd), BYTE [rax]),
-                    (1, true) => dynasm!(self.asm ; .arch x64 ; movsx Rq(rd), BYTE [rax]),
-                    (2, false) => dynasm!(self.asm ; .arch x64 ; movzx Rd(rd), WORD [rax]),
-                    (2, true) => dynasm!(self.asm ; .arch x64 ; movsx Rq(rd), WORD [rax]),
-                    (4, false) => dynasm!(self.asm ; .arch x64 ; mov Rd(rd), [rax]),
-                    (4, true) => dynasm!(self.asm ; .arch x64 ; movsxd Rq(rd), DWORD [rax]),
-                    (8, _) => dynasm!(self.asm ; .arch x64 ; mov Rq(rd), [rax]),
-                    _ => panic!("x64 backend: bad load size {size}"),
-                }
-                self.finish_direct(i, rd);
-                true
-            }
-            Op::Store {
-                size,
-                addr,
-                val,
-                order: Order::Plain,
-            } => {
-                // The value from its register, as an immediate or through rcx; rax gets
-                // the address.
-                let lv = self.loc[val.0 as usize];
-                self.addr_to_rax(i, addr, cached);
-                let rv = match lv {
-                    Loc::Reg(r) => Src::Reg(r),
-                    Loc::Const(c) if size < 8 || imm_of(c, W::W64).is_some() => Src::Imm(c as i32),
-                    _ => {
-                        self.load(RCX, val);
-                        Src::Reg(RCX)
-                    }
-                };
-                self.mem.translate(&mut self.asm, RAX, size, true);
-                self.mark_fault_point();
-                match (size, rv) {
-                    (1, Src::Reg(r)) => dynasm!(self.asm ; .arch x64 ; mov [rax], Rb(r)),
-                    (2, Src::Reg(r)) => dynasm!(self.asm ; .arch x64 ; mov [rax], Rw(r)),
-                    (4, Src::Reg(r)) => dynasm!(self.asm ; .arch x64 ; mov [rax], Rd(r)),
-                    (8, Src::Reg(r)) => dynasm!(self.asm ; .arch x64 ; mov [rax], Rq(r)),
-                    (1, Src::Imm(k)) => dynasm!(self.asm ; .arch x64 ; mov BYTE [rax], k as i8),
-                    (2, Src::Imm(k)) => dynasm!(self.asm ; .arch x64 ; mov WORD [rax], k as i16),
-                    (4, Src::Imm(k)) => dynasm!(self.asm ; .arch x64 ; mov DWORD [rax], k),
-                    (8, Src::Imm(k)) => dynasm!(self.asm ; .arch x64 ; mov QWORD [rax], k),
-                    _ => panic!("x64 backend: bad store size {size}"),
                 }
                 self.free_dead(i);
                 true

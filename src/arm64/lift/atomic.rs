@@ -12,11 +12,12 @@
 //! succeeds. Every store-exclusive clears the monitor. (As in QEMU, a location changed
 //! and changed back between the two is not noticed: the ABA case is accepted.)
 //!
-//! The exclusives, CAS and the atomic memory operations run as Rust helpers on the
-//! guest address, which user mode maps 1:1 onto host memory. Misaligned exclusive and
-//! atomic accesses raise SIGBUS (`BUS_ADRALN`, address in `si_addr`) as an arm64
-//! kernel reports the alignment fault; the signal is sent to the current thread from
-//! inside the helper, after the helper call stored the guest PC. LDAR, STLR and LDAPR
+//! The exclusives, CAS and the atomic memory operations run as Rust helpers on the host
+//! address the environment gives for the guest address ([`Cpu::translate`]: user mode
+//! maps it 1:1). A misaligned exclusive or atomic access records the architectural
+//! alignment fault (a data abort, DFSC 0x21, FAR = the address) in `cpu.exception` and
+//! touches nothing; generated code then leaves the block with an exception exit, which
+//! user mode turns into SIGBUS (`BUS_ADRALN`) as the arm64 kernel does. LDAR, STLR and LDAPR
 //! are inline IR loads/stores with acquire/release ordering (on x86 a release store is
 //! an `xchg`, which also gives the RCsc ordering STLR→LDAR needs).
 //!
@@ -38,7 +39,7 @@ use std::sync::atomic::{AtomicI16, AtomicI32, AtomicI64, AtomicI8};
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
 
 use super::{bit, bits, helper, Flow, LiftError, Lifted, Lifter};
-use crate::arm64::cpu::{Cpu, Monitor};
+use crate::arm64::cpu::{ec, esr, Cpu, Exception, Monitor};
 use crate::arm64::decode::{Class, Encoding};
 use crate::arm64::disas;
 use crate::ir::{BinOp, Helper, Order, UnOp, W};
@@ -93,22 +94,6 @@ fn base(w: u32) -> String {
 
 // ---- the host side: atomic accesses on guest memory ------------------------------
 
-/// `si_code` of an alignment fault (`BUS_ADRALN` in `<asm-generic/siginfo.h>`).
-const BUS_ADRALN: i32 = 1;
-
-/// The kernel's `siginfo_t` for a fault (128 bytes, `si_addr` at offset 16 on x86-64).
-#[repr(C)]
-struct FaultSigInfo {
-    signo: i32,
-    errno: i32,
-    code: i32,
-    _pad: i32,
-    addr: u64,
-    _rest: [u64; 13],
-}
-
-const _: () = assert!(std::mem::size_of::<FaultSigInfo>() == 128);
-
 /// The generated code's CPU pointer as the `Cpu` it is.
 ///
 /// # Safety
@@ -118,51 +103,28 @@ unsafe fn cpu_of<'a>(cpu: *mut u8) -> &'a mut Cpu {
     unsafe { &mut *(cpu as *mut Cpu) }
 }
 
-/// Take the alignment fault an arm64 CPU raises for a misaligned exclusive or atomic
-/// access: SIGBUS with `BUS_ADRALN` and the address, sent to this thread now (the
-/// helper call already stored the guest PC for the fault handler). The monitor is
-/// cleared, as the exception return to user space would clear it. Should the handler
-/// return, the helper returns without touching memory.
+/// Record the alignment fault an arm64 CPU raises for a misaligned exclusive or atomic
+/// access at `addr` (a data abort with DFSC "alignment fault", WnR for accesses that
+/// write). The monitor is cleared, as the exception return would clear it. The EC says
+/// "from a lower exception level"; an environment running code at EL1 adjusts it when
+/// it takes the exception.
 #[cold]
-fn alignment_fault(cpu: &mut Cpu, addr: u64) {
+fn alignment_fault(cpu: &mut Cpu, addr: u64, write: bool) {
     cpu.monitor.addr = u64::MAX;
-    let info = FaultSigInfo {
-        signo: libc::SIGBUS,
-        errno: 0,
-        code: BUS_ADRALN,
-        _pad: 0,
-        addr,
-        _rest: [0; 13],
-    };
-    // SAFETY: getpid/gettid have no preconditions; rt_tgsigqueueinfo to our own thread
-    // reads a fully initialised 128-byte siginfo (the kernel allows a positive si_code
-    // for signals a thread sends to itself). `raise` is the fallback should it be
-    // refused (for instance by a seccomp filter).
-    unsafe {
-        let pid = libc::getpid();
-        let tid = libc::syscall(libc::SYS_gettid);
-        let r = libc::syscall(
-            libc::SYS_rt_tgsigqueueinfo,
-            pid as libc::c_long,
-            tid,
-            libc::SIGBUS as libc::c_long,
-            &info as *const FaultSigInfo,
-        );
-        if r != 0 {
-            libc::raise(libc::SIGBUS);
-        }
-    }
+    let wnr = if write { esr::WNR } else { 0 };
+    cpu.exception = Exception::new(ec::DABT_LOW, esr::FSC_ALIGN | wnr, addr);
 }
 
-/// Check that `addr` is aligned to `align` bytes, taking the alignment fault if not.
+/// The host address of the `size` bytes at guest `addr` for an exclusive or atomic
+/// access, which must be `size`-aligned: `None` with the exception recorded (alignment
+/// fault, or whatever the environment's translation raises) otherwise.
 #[inline]
-fn check_align(cpu: &mut Cpu, addr: u64, align: u64) -> bool {
-    if addr & (align - 1) == 0 {
-        true
-    } else {
-        alignment_fault(cpu, addr);
-        false
+fn guest_access(cpu: &mut Cpu, addr: u64, size: u64, write: bool) -> Option<u64> {
+    if addr & (size - 1) != 0 {
+        alignment_fault(cpu, addr, write);
+        return None;
     }
+    cpu.translate(addr, size, write).map(|p| p as u64)
 }
 
 fn mask_of(n: u32) -> u64 {
@@ -313,11 +275,11 @@ unsafe extern "C" fn h_ldx<const SIZE: u32, const PAIR: u32>(
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     let total = SIZE * (1 + PAIR);
-    if !check_align(cpu, addr, total as u64) {
+    let Some(host) = guest_access(cpu, addr, total as u64, false) else {
         return 0;
-    }
+    };
     // SAFETY: aligned (checked) guest address; see `load_n`.
-    let v = unsafe { load_n(total, addr) };
+    let v = unsafe { load_n(total, host) };
     arm(&mut cpu.monitor, addr, v, 0, SIZE, PAIR != 0);
     v
 }
@@ -335,14 +297,14 @@ unsafe extern "C" fn h_stx<const SIZE: u32, const PAIR: u32>(
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
     let total = SIZE * (1 + PAIR);
-    if !check_align(cpu, addr, total as u64) {
+    let Some(host) = guest_access(cpu, addr, total as u64, true) else {
         return 1;
-    }
+    };
     let Some((expected, _)) = disarm(&mut cpu.monitor, addr, SIZE, PAIR != 0) else {
         return 1;
     };
     // SAFETY: aligned (checked) guest address; see `load_n`.
-    let old = unsafe { cas_n(total, addr, expected, val) };
+    let old = unsafe { cas_n(total, host, expected, val) };
     (old != expected & mask_of(total)) as u64
 }
 
@@ -352,13 +314,13 @@ unsafe extern "C" fn h_ldxp_x(cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -
     let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
-    if !check_align(cpu, addr, 16) {
+    let Some(host) = guest_access(cpu, addr, 16, false) else {
         return 0;
-    }
+    };
     // SAFETY: aligned (checked) guest address; see `load_n`. The two halves are read
     // separately: a successful STXP compares all 128 bits, which is what makes the pair
     // single-copy atomic.
-    let (lo, hi) = unsafe { (load_n(8, addr), load_n(8, addr + 8)) };
+    let (lo, hi) = unsafe { (load_n(8, host), load_n(8, host + 8)) };
     arm(&mut cpu.monitor, addr, lo, hi, 8, true);
     lo
 }
@@ -374,14 +336,14 @@ unsafe extern "C" fn h_stxp_x(cpu: *mut u8, addr: u64, lo: u64, hi: u64, _: u64)
     let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
-    if !check_align(cpu, addr, 16) {
+    let Some(host) = guest_access(cpu, addr, 16, true) else {
         return 1;
-    }
+    };
     let Some(expected) = disarm(&mut cpu.monitor, addr, 8, true) else {
         return 1;
     };
     // SAFETY: aligned (checked) guest address; see `cas_16`.
-    let old = unsafe { cas_16(addr, expected, (lo, hi)) };
+    let old = unsafe { cas_16(host, expected, (lo, hi)) };
     (old != expected) as u64
 }
 
@@ -416,11 +378,11 @@ unsafe extern "C" fn h_cas<const SIZE: u32>(
     let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
-    if !check_align(cpu, addr, SIZE as u64) {
+    let Some(host) = guest_access(cpu, addr, SIZE as u64, true) else {
         return 0;
-    }
+    };
     // SAFETY: aligned (checked) guest address; see `load_n`.
-    unsafe { cas_n(SIZE, addr, expected, new) }
+    unsafe { cas_n(SIZE, host, expected, new) }
 }
 
 /// CASP of X registers. Five inputs do not fit a helper call, so this one reads
@@ -431,14 +393,14 @@ unsafe extern "C" fn h_casp_x(cpu: *mut u8, addr: u64, rs: u64, rt: u64, _: u64)
     let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
-    if !check_align(cpu, addr, 16) {
+    let Some(host) = guest_access(cpu, addr, 16, true) else {
         return 0;
-    }
+    };
     let (rs, rt) = (rs as u32, rt as u32);
     let expected = (cpu.xreg(rs), cpu.xreg(rs + 1));
     let new = (cpu.xreg(rt), cpu.xreg(rt + 1));
     // SAFETY: aligned (checked) guest address; see `cas_16`.
-    let old = unsafe { cas_16(addr, expected, new) };
+    let old = unsafe { cas_16(host, expected, new) };
     cpu.set_xreg(rs, old.0);
     cpu.set_xreg(rs + 1, old.1);
     0
@@ -500,14 +462,14 @@ unsafe extern "C" fn h_rmw<const OP: u32, const SIZE: u32>(
     let addr = crate::arm64::untag(addr);
     // SAFETY: called from generated code with its CPU pointer.
     let cpu = unsafe { cpu_of(cpu) };
-    if !check_align(cpu, addr, SIZE as u64) {
+    let Some(host) = guest_access(cpu, addr, SIZE as u64, true) else {
         return 0;
-    }
+    };
     match SIZE {
-        1 => rmw!(AtomicU8, AtomicI8, u8, i8, addr, v),
-        2 => rmw!(AtomicU16, AtomicI16, u16, i16, addr, v),
-        4 => rmw!(AtomicU32, AtomicI32, u32, i32, addr, v),
-        _ => rmw!(AtomicU64, AtomicI64, u64, i64, addr, v),
+        1 => rmw!(AtomicU8, AtomicI8, u8, i8, host, v),
+        2 => rmw!(AtomicU16, AtomicI16, u16, i16, host, v),
+        4 => rmw!(AtomicU32, AtomicI32, u32, i32, host, v),
+        _ => rmw!(AtomicU64, AtomicI64, u64, i64, host, v),
     }
 }
 
@@ -816,7 +778,6 @@ mod tests {
     use crate::arm64::lift::CpuFeatures;
     use crate::engine::testing::{run, run_ok, run_with, END_BRK};
     use crate::engine::Exit;
-    use std::sync::atomic::AtomicU64;
 
     // ---- encoders (checked against the disassembly table below) --------------------
 
@@ -1423,8 +1384,6 @@ mod tests {
 
     // ---- alignment faults ----------------------------------------------------------
 
-    const CHILD_ENV: &str = "FERRITE_ATOMIC_SIGBUS_CASE";
-
     /// Misaligned accesses: (instruction, offset of the address from 16-aligned).
     fn misaligned_cases() -> Vec<(u32, u64)> {
         vec![
@@ -1442,69 +1401,44 @@ mod tests {
         ]
     }
 
-    /// The address the child expects in `si_addr`.
-    static EXPECTED_ADDR: AtomicU64 = AtomicU64::new(0);
-
-    extern "C" fn on_sigbus(sig: i32, info: *mut libc::siginfo_t, _uc: *mut libc::c_void) {
-        // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
-        let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as u64) };
-        let ok = sig == libc::SIGBUS && code == BUS_ADRALN && addr == EXPECTED_ADDR.load(SeqCst);
-        // SAFETY: _exit is async-signal-safe and ends this child.
-        unsafe { libc::_exit(if ok { 42 } else { 43 }) };
-    }
-
-    /// Each case runs in a child process (this test binary, re-executed for this test
-    /// only). Case 0 checks the default action (death by SIGBUS); the others catch the
-    /// signal and check `si_code` = BUS_ADRALN and `si_addr` = the access address.
+    /// A misaligned exclusive or atomic access leaves the block with the architectural
+    /// alignment fault (data abort, DFSC 0x21, FAR = the address, WnR for writes), at
+    /// the instruction, with memory and the destination registers untouched and the
+    /// monitor cleared. (User mode turns it into SIGBUS/BUS_ADRALN: the guest programs
+    /// check that.)
     #[test]
-    fn misaligned_exclusives_and_atomics_raise_sigbus() {
-        use std::os::unix::process::ExitStatusExt;
-        if let Ok(case) = std::env::var(CHILD_ENV) {
-            let i = case.parse::<usize>().unwrap();
-            let (w, off) = misaligned_cases()[i];
-            let mut buf = Buf::new([0; 4]);
+    fn misaligned_exclusives_and_atomics_raise_alignment_faults() {
+        for (w, off) in misaligned_cases() {
+            let mut buf = Buf::new([0x1111, 0x2222, 0x3333, 0x4444]);
             let mut cpu = Cpu::new();
             cpu.x[0] = buf.addr() + off;
-            EXPECTED_ADDR.store(cpu.x[0], SeqCst);
-            // SAFETY: changes this single-purpose child's SIGBUS disposition only; the
-            // sigaction struct is fully initialised. (SIG_DFL is needed because Rust's
-            // runtime installs a stack-overflow handler that would swallow a sent signal.)
-            unsafe {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                if i == 0 {
-                    sa.sa_sigaction = libc::SIG_DFL;
-                } else {
-                    sa.sa_sigaction = on_sigbus as *const () as usize;
-                    sa.sa_flags = libc::SA_SIGINFO;
-                }
-                libc::sigemptyset(&mut sa.sa_mask);
-                libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
-            }
+            cpu.x[1] = 0x55;
+            cpu.x[2] = 0x66;
+            cpu.x[4] = 0x77;
+            cpu.x[5] = 0x88;
+            cpu.monitor.addr = cpu.x[0];
+            let before = cpu.x;
             let e = run(&[w], &mut cpu);
-            eprintln!("child survived: {e:?}");
-            std::process::exit(0);
-        }
-        let name = format!(
-            "{}::misaligned_exclusives_and_atomics_raise_sigbus",
-            module_path!().split_once("::").unwrap().1
-        );
-        for (i, (w, _)) in misaligned_cases().into_iter().enumerate() {
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
-                .env(CHILD_ENV, i.to_string())
-                .output()
-                .unwrap();
-            let got = if i == 0 {
-                out.status.signal() == Some(libc::SIGBUS)
-            } else {
-                out.status.code() == Some(42)
+            let what = decode::disassemble(w, 0);
+            let Exit::Exception(ex) = e else {
+                panic!("{what}: {e:?}");
             };
-            assert!(
-                got,
-                "{}: {:?}\n{}",
-                decode::disassemble(w, 0),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
+            assert_eq!(
+                ex.kind(),
+                crate::arm64::cpu::ExceptionKind::DataAbort,
+                "{what}"
+            );
+            assert_eq!(ex.esr & 0x3f, esr::FSC_ALIGN, "{what}");
+            assert_eq!(ex.far, buf.addr() + off, "{what}");
+            let is_load = what.starts_with("ldx") || what.starts_with("ldax");
+            assert_eq!(ex.esr & esr::WNR != 0, !is_load, "{what}: WnR");
+            assert_eq!(cpu.pc, crate::engine::testing::CODE_BASE, "{what}");
+            assert_eq!(cpu.x, before, "{what}: registers changed");
+            assert_eq!(cpu.monitor.addr, u64::MAX, "{what}: monitor");
+            assert_eq!(
+                (buf.get(0), buf.get(1), buf.get(2), buf.get(3)),
+                (0x1111, 0x2222, 0x3333, 0x4444),
+                "{what}: memory changed"
             );
         }
     }

@@ -20,7 +20,7 @@ pub mod simd_ldst;
 pub mod system;
 
 use super::decode::{self, Encoding};
-use crate::ir::{self, Block, Builder, IndKind, Op, Reg, Term, Trap, UnOp, Val, W};
+use crate::ir::{self, Block, Builder, Ctx, IndKind, Op, Reg, Term, Trap, UnOp, Val, W};
 
 /// The decode table's rows, group by group, in priority order.
 pub const GROUPS: &[&[Encoding]] = &[
@@ -87,6 +87,13 @@ pub struct Lifter<'a> {
 }
 
 impl Lifter<'_> {
+    /// The exception level the block runs at (its translation context's): EL0-only
+    /// behaviour (privileged instructions trap) is today's; system mode lifts EL1
+    /// system registers and instructions where this says EL1.
+    pub fn el(&self) -> u8 {
+        self.b.block.ctx.el()
+    }
+
     /// Address of the next instruction.
     pub fn next_pc(&self) -> u64 {
         self.pc.wrapping_add(4)
@@ -194,6 +201,7 @@ pub struct FetchError;
 /// word that no row (or no allocated encoding) covers, for `-d unimp` reports.
 pub fn translate(
     pc: u64,
+    ctx: Ctx,
     features: &CpuFeatures,
     fetch: &mut dyn FnMut(u64) -> Option<u32>,
     on_undefined: &mut dyn FnMut(u32, u64),
@@ -203,6 +211,7 @@ pub fn translate(
         pc,
         features,
     };
+    l.b.block.ctx = ctx;
     let page_end = (pc | 0xfff).wrapping_add(1);
     let mut n = 0usize;
     loop {

@@ -294,7 +294,13 @@ fn dis_mrs(w: u32, _pc: u64) -> String {
     }
 }
 
-unsafe extern "C" fn h_counter(_cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+unsafe extern "C" fn h_counter(cpu: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    let cpu = unsafe { &mut *(cpu as *mut Cpu) };
+    if let Some(f) = cpu.counter {
+        // SAFETY: the environment's function, given this live Cpu.
+        return unsafe { f(cpu) };
+    }
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -425,11 +431,18 @@ fn lift_msr(l: &mut Lifter, w: u32) -> Lifted {
     Ok(Flow::Next)
 }
 
-unsafe extern "C" fn h_dc_zva(_cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -> u64 {
+unsafe extern "C" fn h_dc_zva(cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    let cpu = unsafe { &mut *(cpu as *mut Cpu) };
+    // The block is zeroed through the environment's translation (user mode: 1:1; a bad
+    // address faults exactly like the guest's own store would, and the fault handler
+    // attributes it to this instruction). TBI applies to the address before alignment.
     let base = crate::arm64::untag(addr) & !(ZVA_BYTES - 1);
-    // SAFETY: user mode maps guest addresses 1:1; a bad address faults exactly like the
-    // guest's own store would, and the fault handler attributes it to this instruction.
-    unsafe { std::ptr::write_bytes(base as *mut u8, 0, ZVA_BYTES as usize) };
+    let Some(p) = cpu.translate(base, ZVA_BYTES, true) else {
+        return 0;
+    };
+    // SAFETY: the environment's host address for ZVA_BYTES writable guest bytes.
+    unsafe { std::ptr::write_bytes(p, 0, ZVA_BYTES as usize) };
     0
 }
 
@@ -487,5 +500,31 @@ fn dis_sys(w: u32, _pc: u64) -> String {
         (3, 7, 14, 1) => format!("dc civac, {rt}"),
         (3, 7, 5, 1) => format!("ic ivau, {rt}"),
         (op1, crn, crm, op2) => format!("sys #{op1}, c{crn}, c{crm}, #{op2}, {rt}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::arm64::cpu::Cpu;
+    use crate::engine::testing::run_ok;
+
+    /// The environment's counter.
+    unsafe extern "sysv64" fn fixed_counter(_cpu: *mut Cpu) -> u64 {
+        0x1234_5678
+    }
+
+    /// CNTVCT_EL0 and CNTPCT_EL0 come from the environment's counter when it has one;
+    /// without one (user mode), from the host clock, which moves forward.
+    #[test]
+    fn counter_reads_come_from_the_environment() {
+        // mrs x0, cntvct_el0; mrs x1, cntpct_el0
+        let words = [0xd53b_e040, 0xd53b_e021];
+        let mut cpu = Cpu::new();
+        cpu.counter = Some(fixed_counter);
+        run_ok(&words, &mut cpu);
+        assert_eq!((cpu.x[0], cpu.x[1]), (0x1234_5678, 0x1234_5678));
+        let mut cpu = Cpu::new();
+        run_ok(&words, &mut cpu);
+        assert!(cpu.x[0] != 0 && cpu.x[1] >= cpu.x[0]);
     }
 }
