@@ -1222,6 +1222,8 @@ fn guest_programs_match_native_slowmem() {
             "-L".into(),
             sysroot().into(),
         ],
+        env: Vec::new(),
+        oracle: false,
         xfail: XFAIL.iter().map(|(p, w)| (*p, w.to_string())).collect(),
         skip: Vec::new(),
         tolerate: Vec::new(),
