@@ -55,6 +55,14 @@ fn protect(page: u64, prot: u64) {
     host_syscall(Sysno::mprotect.id() as u32, [page, PAGE, prot, 0, 0, 0]);
 }
 
+/// The watch set's lock, held across a host fork (see [`super::Process::fork_guard`]).
+pub struct ForkGuard(#[allow(dead_code)] std::sync::MutexGuard<'static, BTreeSet<u64>>);
+
+/// Take the watch set's lock for a host fork (after the memory map's).
+pub fn fork_guard() -> ForkGuard {
+    ForkGuard(set())
+}
+
 /// Instruction fetch at `pc`, in a guest mapping with protection `prot` (the memory map
 /// is held by the caller): watch the page if the guest may also write it.
 pub fn watch(pc: u64, prot: u64) {
