@@ -131,6 +131,7 @@ fn cases() -> Vec<Case> {
         ok("threads"),
         ok("process"),
         ok("forkthreads"),
+        ok("branchrace"),
         ok("exec").with_expect(Exited(42)),
         // the exec'd side alone (also runs under qemu without binfmt_misc)
         case("exec", "child-mode", &["child", "a", "b c"], Exited(42))

@@ -33,7 +33,9 @@ use crate::arm64::decode;
 use crate::arm64::lift::{self, CpuFeatures};
 use crate::ir::opt;
 use crate::log::{self, Item};
-use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_ENTRIES};
+use crate::x64::{
+    self, exit, jt_encode, jt_index, JtEntry, MemLowering, Runtime, JT_EMPTY, JT_ENTRIES,
+};
 
 /// Translated blocks by guest PC. Looked up on every dispatcher entry and translation,
 /// so hashed with one multiply rather than SipHash (PCs are not attacker-chosen keys
@@ -369,13 +371,12 @@ impl Engine {
         let enter = unsafe {
             std::mem::transmute::<usize, unsafe extern "sysv64" fn(*mut Cpu, usize) -> u64>(enter)
         };
-        // Zeroed memory straight from the allocator (fresh pages for 1 MiB: nothing is
-        // touched until an entry is used, which keeps process start-up cheap). An entry
-        // with pc 0 can only be compared with a lookup of guest pc 0, which uses slot
-        // `jt_index(0)`: that one slot starts empty (pc u64::MAX).
+        // Zeroed memory straight from the allocator (fresh pages for 512 KiB: nothing is
+        // touched until an entry is used, which keeps process start-up cheap). A zero
+        // word is an empty entry (see `JtEntry`).
         let layout = std::alloc::Layout::array::<JtEntry>(JT_ENTRIES)
             .map_err(|e| EngineError(format!("jump table: {e}")))?;
-        // SAFETY: the layout is non-zero-sized; a JtEntry is two AtomicU64, for which
+        // SAFETY: the layout is non-zero-sized; a JtEntry is one AtomicU64, for which
         // all-zero bytes are a valid value; the Box owns the allocation from here on,
         // with the same layout (a slice of JT_ENTRIES entries).
         let jump_table: Box<[JtEntry]> = unsafe {
@@ -385,9 +386,6 @@ impl Engine {
             }
             Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, JT_ENTRIES))
         };
-        jump_table[jt_index(0)]
-            .pc
-            .store(u64::MAX, Ordering::Relaxed);
         let chaining = !log::enabled(Item::Exec) && !log::enabled(Item::NoChain);
         let jt_addr = if chaining {
             jump_table.as_ptr() as usize
@@ -408,6 +406,7 @@ impl Engine {
             rt: Runtime {
                 epilogue,
                 jump_table: jt_addr,
+                cache_base: base,
             },
             features,
             mem,
@@ -606,7 +605,7 @@ impl Engine {
             cache.used = cache.reserved;
             cache.generation += 1;
             for e in self.jump_table.iter() {
-                e.pc.store(u64::MAX, Ordering::SeqCst);
+                e.0.store(JT_EMPTY, Ordering::SeqCst);
             }
         }
         for &c in &cpus {
@@ -669,8 +668,8 @@ impl Engine {
         let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for b in &dead {
             let e = &self.jump_table[jt_index(b.guest_pc)];
-            if e.pc.load(Ordering::SeqCst) == b.guest_pc {
-                e.pc.store(u64::MAX, Ordering::SeqCst);
+            if jt_encode(b.guest_pc, b.host, self.cache_base) == Some(e.0.load(Ordering::SeqCst)) {
+                e.0.store(JT_EMPTY, Ordering::SeqCst);
             }
         }
         for b in dead {
@@ -767,10 +766,11 @@ impl Engine {
         if !live {
             return;
         }
-        let e = &self.jump_table[jt_index(b.guest_pc)];
-        e.pc.store(u64::MAX, Ordering::SeqCst);
-        e.host.store(b.host as u64, Ordering::SeqCst);
-        e.pc.store(b.guest_pc, Ordering::SeqCst);
+        if let Some(word) = jt_encode(b.guest_pc, b.host, self.cache_base) {
+            self.jump_table[jt_index(b.guest_pc)]
+                .0
+                .store(word, Ordering::SeqCst);
+        }
     }
 
     fn generation(&self) -> u64 {
