@@ -17,7 +17,8 @@
 //!   that stays RWX is watched again by its next translation.
 //!
 //! Code in pages that are not writable needs none of this: changing it takes an
-//! `mprotect` or `munmap`, which drop its translations. Code changed through a second
+//! `mprotect` (making it writable, or taking away `PROT_EXEC`) or `munmap`, which drop
+//! its translations. Code changed through a second
 //! (writable) mapping of the same file is covered by `IC IVAU`, which the architecture
 //! requires (ferrite's CTR_EL0 has DIC = 0).
 //!
