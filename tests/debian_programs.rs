@@ -1,9 +1,10 @@
 //! Real Debian bookworm arm64 programs under ferrite (`ferrite-aarch64 -L ROOT
 //! ROOT/usr/bin/prog …`): busybox (static), coreutils, xz, sqlite3, lua5.4, python3.11,
-//! make, the Go 1.19 toolchain and Node.js 18, each doing real work whose answer is known
+//! make, the Go 1.19 toolchain, Node.js 18 and OpenJDK 17, each doing real work whose answer is known
 //! or computed by the host's native x86-64 build of the same tool. Go and Node.js run
 //! many threads (goroutines on several OS threads, V8's compiler and GC threads,
-//! `worker_threads`), and their checks are repeated to catch races.
+//! `worker_threads`, HotSpot's compiler and GC threads and a thread pool), and their
+//! checks are repeated to catch races.
 //!
 //! ROOT is unpacked from the arm64 `.deb` files listed in [`PACKAGES`] (downloaded once
 //! with `apt-get download` into `target/tmp/debian-programs/debs`, see `common/debs.rs`)
@@ -84,6 +85,8 @@ const PACKAGES: &[&str] = &[
     "node-acorn",
     "node-cjs-module-lexer",
     "node-undici",
+    // OpenJDK 17 (its runtime libraries are above)
+    "openjdk-17-jre-headless",
 ];
 
 /// Timeout of one guest (or host) run.
@@ -1437,7 +1440,7 @@ missing: ; @./no-such-program
     c.finish(w);
 }
 
-/// How many times the multi-threaded Go and Node.js checks run (a failure seen in one run
+/// How many times the multi-threaded Go, Node.js and Java checks run (a failure seen in one run
 /// of three before the fixes they pin is caught with high probability; more with
 /// `FERRITE_TEST_RUNS`).
 fn runs() -> usize {
@@ -1673,6 +1676,79 @@ fn node() {
             ok_stdout_long(guest(root, "/usr/bin/node").arg(&script))
                 .and_then(|o| same(&o, NODE_OUT.as_bytes())),
         );
+    }
+    c.finish(w);
+}
+
+const JAVA_SOURCE: &str = r#"import java.util.*;
+import java.util.concurrent.*;
+
+public class Pool {
+    static long hot(int n) {
+        long s = 0;
+        for (int i = 0; i < n; i++) {
+            s += (long) i * i % 7919;
+        }
+        return s;
+    }
+
+    public static void main(String[] a) throws Exception {
+        System.out.println("hot " + hot(20_000_000));
+        ExecutorService ex = Executors.newFixedThreadPool(4);
+        List<Future<Long>> fs = new ArrayList<>();
+        for (int t = 0; t < 16; t++) {
+            final int id = t;
+            fs.add(ex.submit(() -> {
+                Map<String, Long> m = new HashMap<>();
+                long s = 0;
+                for (int i = 0; i < 50_000; i++) {
+                    m.merge("k" + (i % 1000), (long) i, Long::sum);
+                    s += hot(100);
+                }
+                return s + m.size() + id;
+            }));
+        }
+        long tot = 0;
+        for (Future<Long> f : fs) {
+            tot += f.get();
+        }
+        ex.shutdown();
+        System.out.println("pool " + tot);
+    }
+}
+"#;
+
+/// The program's output (from a native OpenJDK 17 run).
+const JAVA_OUT: &str = "hot 77240003276\npool 192992816120\n";
+
+#[test]
+fn java() {
+    let Some(root) = root("java") else { return };
+    let w = WorkDir::new("java");
+    let mut c = Checks::new("java");
+    let src = w.write("Pool.java", JAVA_SOURCE);
+    let java = "/usr/lib/jvm/java-17-openjdk-arm64/bin/java";
+    // javac runs inside the arm64 JVM (Debian's JRE image holds the jdk.compiler module).
+    let classes = w.path("classes");
+    let compiled = ok_stdout_long(
+        guest(root, java)
+            .args(["-m", "jdk.compiler/com.sun.tools.javac.Main", "-d"])
+            .arg(&classes)
+            .arg(&src),
+    );
+    let ok = compiled.is_ok();
+    c.check(
+        "javac (jdk.compiler in the arm64 JVM)",
+        compiled.map(|_| ()),
+    );
+    if ok {
+        for run in 1..=runs() {
+            c.check(
+                &format!("run {run}: a JIT-hot loop and a 4-thread pool"),
+                ok_stdout_long(guest(root, java).arg("-cp").arg(&classes).arg("Pool"))
+                    .and_then(|o| same(&o, JAVA_OUT.as_bytes())),
+            );
+        }
     }
     c.finish(w);
 }
