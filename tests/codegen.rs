@@ -19,6 +19,7 @@ const BASE: usize = 0x1000_0000;
 const RT: Runtime = Runtime {
     epilogue: 0x0fff_0000,
     jump_table: 0x2000_0000,
+    cache_base: 0x0800_0000,
 };
 /// The guest address of each case's first instruction.
 const PC: u64 = 0x40_0000;

@@ -1,8 +1,11 @@
 //! Real Debian bookworm arm64 programs under ferrite (`ferrite-aarch64 -L ROOT
 //! ROOT/usr/bin/prog …`): busybox (static), coreutils, xz, sqlite3, lua5.4, python3.11 (with
-//! modules of CPython's own regression suite), make and util-linux's ipcs,
-//! each doing real work whose answer is known or computed by the host's native x86-64
-//! build of the same tool.
+//! modules of CPython's own regression suite), make, util-linux's ipcs, the Go 1.19
+//! toolchain, Node.js 18 and OpenJDK 17, each doing real work whose answer is known or
+//! computed by the host's native x86-64 build of the same tool. Go and Node.js run many
+//! threads (goroutines on several OS threads, V8's compiler and GC threads,
+//! `worker_threads`, HotSpot's compiler and GC threads and a thread pool), and their
+//! checks are repeated to catch races.
 //!
 //! ROOT is unpacked from the arm64 `.deb` files listed in [`PACKAGES`] (downloaded once
 //! with `apt-get download` into `target/tmp/debian-programs/debs`, see `common/debs.rs`)
@@ -73,6 +76,23 @@ const PACKAGES: &[&str] = &[
     "dash",
     // ipcs (SysV IPC status: semctl/shmctl/msgctl layouts)
     "util-linux",
+    // Go: the toolchain (with the standard library prebuilt) and its sources
+    "golang-1.19-go",
+    "golang-1.19-src",
+    // Node.js 18 and its libraries
+    "nodejs",
+    "libnode108",
+    "libstdc++6",
+    "libuv1",
+    "libbrotli1",
+    "libc-ares2",
+    "libicu72",
+    "libnghttp2-14",
+    "node-acorn",
+    "node-cjs-module-lexer",
+    "node-undici",
+    // OpenJDK 17 (its runtime libraries are above)
+    "openjdk-17-jre-headless",
 ];
 
 /// Timeout of one guest (or host) run.
@@ -1539,6 +1559,319 @@ fn ipcs() {
         libc::shmctl(shm, libc::IPC_RMID, std::ptr::null_mut());
         libc::semctl(sem, 0, libc::IPC_RMID);
         libc::msgctl(msq, libc::IPC_RMID, std::ptr::null_mut());
+    }
+    c.finish(w);
+}
+
+/// How many times the multi-threaded Go, Node.js and Java checks run (a failure seen in one run
+/// of three before the fixes they pin is caught with high probability; more with
+/// `FERRITE_TEST_RUNS`).
+fn runs() -> usize {
+    std::env::var("FERRITE_TEST_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+}
+
+/// Timeout of one Go or Node.js run (they translate a lot of code and run many threads;
+/// a Node.js run takes about 45 s of CPU, and a loaded machine stretches that a lot).
+const LONG_TIMEOUT: Duration = Duration::from_secs(600);
+
+const GO_MOD: &str = "module chans\n\ngo 1.19\n";
+
+const GO_MAIN: &str = r#"package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// A pipeline: producers -> squarers -> one collector, over channels.
+func main() {
+	nums := make(chan int, 16)
+	squares := make(chan int, 16)
+	var wg sync.WaitGroup
+	for p := 0; p < 4; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := p; i < 20000; i += 4 {
+				nums <- i
+			}
+		}(p)
+	}
+	var sq sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		sq.Add(1)
+		go func() {
+			defer sq.Done()
+			for n := range nums {
+				squares <- n * n % 1000003
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(nums); sq.Wait(); close(squares) }()
+	sum, count := 0, 0
+	for s := range squares {
+		sum += s
+		count++
+	}
+	// Goroutines allocating and sorting strings (the garbage collector runs meanwhile).
+	res := make(chan string)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			var parts []string
+			for i := 0; i < 3000; i++ {
+				parts = append(parts, fmt.Sprintf("%d/%d", (i*7919+g)%1000, g))
+			}
+			sort.Strings(parts)
+			res <- parts[0] + " " + parts[len(parts)-1]
+		}(g)
+	}
+	var ends []string
+	for g := 0; g < 8; g++ {
+		ends = append(ends, <-res)
+	}
+	sort.Strings(ends)
+	fmt.Println(count, sum)
+	fmt.Println(strings.Join(ends, ";"))
+}
+"#;
+
+/// The Go program's output (the sum checked with Python; qemu-aarch64 prints the same).
+const GO_MAIN_OUT: &str = "20000 9801700029\n\
+0/0 999/0;0/1 999/1;0/2 999/2;0/3 999/3;0/4 999/4;0/5 999/5;0/6 999/6;0/7 999/7\n";
+
+/// `go` of the arm64 toolchain, with the environment it needs. GOROOT is given as the
+/// root's directory on the host: the go command runs its tools (compile, link, asm)
+/// with that directory as their working directory, and `chdir` does not apply `-L`.
+fn go_cmd(root: &Path, w: &WorkDir, cache: &str) -> Command {
+    let mut c = guest(root, "/usr/lib/go-1.19/bin/go");
+    c.env("GOROOT", root.join("usr/lib/go-1.19"))
+        .env("GOCACHE", w.path(cache))
+        .env("GOPATH", w.path("gopath"))
+        .env("HOME", w.path("home"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTMPDIR", w.path("tmp"))
+        .env("CGO_ENABLED", "0");
+    c
+}
+
+fn ok_stdout_long(cmd: &mut Command) -> Result<Vec<u8>, String> {
+    let o = debs::run(cmd, LONG_TIMEOUT)?;
+    if !o.status.success() {
+        return Err(format!(
+            "{:?}: {}\nstdout: {}\nstderr: {}",
+            cmd.get_program(),
+            o.status,
+            clip(&o.stdout),
+            clip(&o.stderr)
+        ));
+    }
+    Ok(o.stdout)
+}
+
+#[test]
+fn go() {
+    let Some(root) = root("go") else { return };
+    let w = WorkDir::new("go");
+    let mut c = Checks::new("go");
+    let module = w.path("chans");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::create_dir_all(w.path("tmp")).unwrap();
+    std::fs::write(module.join("go.mod"), GO_MOD).unwrap();
+    std::fs::write(module.join("main.go"), GO_MAIN).unwrap();
+    // The default GOMAXPROCS (the host's CPU count): goroutines on several threads.
+    for run in 1..=runs() {
+        let bin = w.path(&format!("chans-{run}"));
+        let cache = format!("cache-{run}");
+        let built = ok_stdout_long(
+            go_cmd(root, &w, &cache)
+                .args(["build", "-o"])
+                .arg(&bin)
+                .arg(".")
+                .current_dir(&module),
+        );
+        c.check(
+            &format!("run {run}: go build of a program with goroutines and channels"),
+            built.map(|_| ()),
+        );
+        if bin.exists() {
+            let mut cmd = Command::new(FERRITE);
+            cmd.arg(&bin);
+            clean_env(&mut cmd);
+            c.check(
+                &format!("run {run}: the built program's output"),
+                expect(&mut cmd, GO_MAIN_OUT),
+            );
+        }
+        c.check(
+            &format!("run {run}: go test -count=1 container/list sort"),
+            ok_stdout_long(
+                go_cmd(root, &w, &cache)
+                    .args(["test", "-count=1", "container/list", "sort"])
+                    .current_dir(&module),
+            )
+            .and_then(|o| {
+                let s = String::from_utf8_lossy(&o);
+                let oks = s.lines().filter(|l| l.starts_with("ok")).count();
+                if oks == 2 {
+                    Ok(())
+                } else {
+                    Err(format!("output {s:?}"))
+                }
+            }),
+        );
+    }
+    c.finish(w);
+}
+
+const NODE_SCRIPT: &str = r#"'use strict';
+const zlib = require('zlib');
+const crypto = require('crypto');
+const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
+const P = 1000000007;
+function sumSquares(a, b) {
+  let s = 0;
+  for (let k = a; k < b; k++) s = (s + k * k) % P;
+  return s;
+}
+if (!isMainThread) {
+  const { from, to } = workerData;
+  const h = crypto.createHash('sha256').update(String(from)).digest('hex').slice(0, 8);
+  parentPort.postMessage({ s: sumSquares(from, to), h });
+} else {
+  // A hot loop the JIT compiles, with objects and closures.
+  let acc = 0;
+  const objs = [];
+  for (let i = 0; i < 200000; i++) {
+    const o = { i, f: (x) => x * 3 + i };
+    objs.push(o);
+    acc = (acc + o.f(i)) % P;
+  }
+  console.log('jit', acc, objs.length);
+  // zlib round trip.
+  const text = Buffer.from(Array.from({ length: 20000 }, (_, i) => `line ${i} ${i * i}\n`).join(''));
+  const gz = zlib.gzipSync(text, { level: 9 });
+  const back = zlib.gunzipSync(gz);
+  const defl = zlib.inflateSync(zlib.deflateSync(text));
+  console.log('zlib', text.length, back.equals(text), defl.equals(text));
+  // crypto.
+  console.log('sha256', crypto.createHash('sha256').update('abc').digest('hex'));
+  console.log('hmac', crypto.createHmac('sha256', 'key').update('message').digest('hex').slice(0, 16));
+  // 4 workers summing ranges; the same sum computed here.
+  const n = 4, per = 300000;
+  const parts = new Array(n);
+  let done = 0;
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(__filename, { workerData: { from: i * per, to: (i + 1) * per } });
+    w.on('message', (m) => {
+      parts[i] = m;
+      if (++done === n) {
+        const total = parts.reduce((a, p) => (a + p.s) % P, 0);
+        console.log('workers', n, total, total === sumSquares(0, n * per), parts.map((p) => p.h).join(','));
+      }
+    });
+    w.on('error', (e) => { console.log('worker error', String(e)); process.exitCode = 1; });
+  }
+}
+"#;
+
+/// The script's output (from a native Node.js run).
+const NODE_OUT: &str = "jit 999599447 200000\n\
+zlib 394264 true true\n\
+sha256 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n\
+hmac 6e9ef29b75fffc5b\n\
+workers 4 968205075 true 5feceb66,6ce31896,a3c25177,d1d282f0\n";
+
+#[test]
+fn node() {
+    let Some(root) = root("node") else { return };
+    let w = WorkDir::new("node");
+    let mut c = Checks::new("node");
+    let script = w.write("t.js", NODE_SCRIPT);
+    for run in 1..=runs() {
+        c.check(
+            &format!("run {run}: JIT loop, zlib, crypto and 4 worker_threads"),
+            ok_stdout_long(guest(root, "/usr/bin/node").arg(&script))
+                .and_then(|o| same(&o, NODE_OUT.as_bytes())),
+        );
+    }
+    c.finish(w);
+}
+
+const JAVA_SOURCE: &str = r#"import java.util.*;
+import java.util.concurrent.*;
+
+public class Pool {
+    static long hot(int n) {
+        long s = 0;
+        for (int i = 0; i < n; i++) {
+            s += (long) i * i % 7919;
+        }
+        return s;
+    }
+
+    public static void main(String[] a) throws Exception {
+        System.out.println("hot " + hot(20_000_000));
+        ExecutorService ex = Executors.newFixedThreadPool(4);
+        List<Future<Long>> fs = new ArrayList<>();
+        for (int t = 0; t < 16; t++) {
+            final int id = t;
+            fs.add(ex.submit(() -> {
+                Map<String, Long> m = new HashMap<>();
+                long s = 0;
+                for (int i = 0; i < 50_000; i++) {
+                    m.merge("k" + (i % 1000), (long) i, Long::sum);
+                    s += hot(100);
+                }
+                return s + m.size() + id;
+            }));
+        }
+        long tot = 0;
+        for (Future<Long> f : fs) {
+            tot += f.get();
+        }
+        ex.shutdown();
+        System.out.println("pool " + tot);
+    }
+}
+"#;
+
+/// The program's output (from a native OpenJDK 17 run).
+const JAVA_OUT: &str = "hot 77240003276\npool 192992816120\n";
+
+#[test]
+fn java() {
+    let Some(root) = root("java") else { return };
+    let w = WorkDir::new("java");
+    let mut c = Checks::new("java");
+    let src = w.write("Pool.java", JAVA_SOURCE);
+    let java = "/usr/lib/jvm/java-17-openjdk-arm64/bin/java";
+    // javac runs inside the arm64 JVM (Debian's JRE image holds the jdk.compiler module).
+    let classes = w.path("classes");
+    let compiled = ok_stdout_long(
+        guest(root, java)
+            .args(["-m", "jdk.compiler/com.sun.tools.javac.Main", "-d"])
+            .arg(&classes)
+            .arg(&src),
+    );
+    let ok = compiled.is_ok();
+    c.check(
+        "javac (jdk.compiler in the arm64 JVM)",
+        compiled.map(|_| ()),
+    );
+    if ok {
+        for run in 1..=runs() {
+            c.check(
+                &format!("run {run}: a JIT-hot loop and a 4-thread pool"),
+                ok_stdout_long(guest(root, java).arg("-cp").arg(&classes).arg("Pool"))
+                    .and_then(|o| same(&o, JAVA_OUT.as_bytes())),
+            );
+        }
     }
     c.finish(w);
 }

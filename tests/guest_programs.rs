@@ -148,6 +148,8 @@ fn cases() -> Vec<Case> {
         ok("clone3"),
         ok("uffd"),
         ok("procmisc"),
+        ok("forkthreads"),
+        ok("branchrace"),
         ok("exec").with_expect(Exited(42)),
         // the exec'd side alone (also runs under qemu without binfmt_misc)
         case("exec", "child-mode", &["child", "a", "b c"], Exited(42))

@@ -18,7 +18,9 @@
 //! translated code: threads hold the `epoch` lock for reading while they run generated
 //! code, and the resetting thread sets [`INT_FLUSH`] in every registered CPU's
 //! `interrupt` word (so threads leave at their next block entry) and takes it for
-//! writing.
+//! writing. The epoch is an [`Epoch`] gate rather than a `RwLock` so that a forked
+//! child can reset it: threads of the parent that were running generated code at the
+//! fork do not exist in the child, but a lock would still count them as readers.
 
 pub mod fault;
 pub mod testing;
@@ -32,7 +34,10 @@ use crate::arm64::decode;
 use crate::arm64::lift::{self, CpuFeatures};
 use crate::ir::{opt, Ctx};
 use crate::log::{self, Item};
-use crate::x64::{self, exit, jt_index, JtEntry, MemLowering, Runtime, JT_CONTEXTS, JT_ENTRIES};
+use crate::x64::{
+    self, exit, jt_encode, jt_index, JtEntry, MemLowering, Runtime, JT_CONTEXTS, JT_EMPTY,
+    JT_ENTRIES,
+};
 
 /// Translated blocks by guest PC and translation context. Looked up on every dispatcher
 /// entry and translation, so hashed with one multiply rather than SipHash (PCs are not
@@ -179,6 +184,123 @@ pub fn clear_interrupt(cpu: *mut Cpu, bits: u32) -> u32 {
     word.fetch_and(!bits, Ordering::SeqCst)
 }
 
+/// The gate between threads running generated code (many at once) and a cache reset
+/// (alone). Like a readers-writer lock, but [`Epoch::reset_after_fork`] can forget the
+/// readers that existed only in the parent of a fork. Readers are cheap (one atomic
+/// add and one load); a closing writer waits on a futex for the last reader to leave.
+struct Epoch {
+    /// Threads inside generated code.
+    readers: AtomicU32,
+    /// 1 while a writer holds (or is closing) the gate.
+    closed: AtomicU32,
+    /// Serialises writers.
+    writers: Mutex<()>,
+}
+
+/// A thread's stay inside generated code ([`Epoch::enter`]).
+struct EpochReader<'a>(&'a Epoch);
+
+/// The gate closed by a writer ([`Epoch::close`]).
+struct EpochWriter<'a> {
+    epoch: &'a Epoch,
+    _serial: MutexGuard<'a, ()>,
+}
+
+fn futex_wait(word: &AtomicU32, val: u32) {
+    // SAFETY: a futex wait on a live, aligned u32; the kernel only reads it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            val,
+            std::ptr::null::<libc::timespec>(),
+        )
+    };
+}
+
+fn futex_wake_all(word: &AtomicU32) {
+    // SAFETY: a futex wake on a live, aligned u32.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            i32::MAX,
+        )
+    };
+}
+
+impl Epoch {
+    fn new() -> Epoch {
+        Epoch {
+            readers: AtomicU32::new(0),
+            closed: AtomicU32::new(0),
+            writers: Mutex::new(()),
+        }
+    }
+
+    /// Enter (waiting while a writer holds the gate).
+    fn enter(&self) -> EpochReader<'_> {
+        loop {
+            if self.closed.load(Ordering::SeqCst) != 0 {
+                futex_wait(&self.closed, 1);
+                continue;
+            }
+            self.readers.fetch_add(1, Ordering::SeqCst);
+            if self.closed.load(Ordering::SeqCst) == 0 {
+                return EpochReader(self);
+            }
+            // A writer closed the gate meanwhile: let it through.
+            self.leave();
+        }
+    }
+
+    fn leave(&self) {
+        if self.readers.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.closed.load(Ordering::SeqCst) != 0
+        {
+            futex_wake_all(&self.readers);
+        }
+    }
+
+    /// Close the gate and wait until every reader has left.
+    fn close(&self) -> EpochWriter<'_> {
+        let serial = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        self.closed.store(1, Ordering::SeqCst);
+        loop {
+            let n = self.readers.load(Ordering::SeqCst);
+            if n == 0 {
+                break;
+            }
+            futex_wait(&self.readers, n);
+        }
+        EpochWriter {
+            epoch: self,
+            _serial: serial,
+        }
+    }
+
+    /// In a forked child (one thread, not inside generated code): no reader is left.
+    fn reset_after_fork(&self) {
+        self.readers.store(0, Ordering::SeqCst);
+        self.closed.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Drop for EpochReader<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
+impl Drop for EpochWriter<'_> {
+    fn drop(&mut self) {
+        self.epoch.closed.store(0, Ordering::SeqCst);
+        futex_wake_all(&self.epoch.closed);
+    }
+}
+
 /// Metadata of one translated block.
 pub struct BlockInfo {
     pub guest_pc: u64,
@@ -254,8 +376,8 @@ pub struct Engine {
     exits: [AtomicU64; EXIT_NAMES.len()],
     /// Words already reported under `-d unimp`.
     reported: Mutex<std::collections::HashSet<u32>>,
-    /// Held for reading while a thread runs generated code; for writing by a reset.
-    epoch: RwLock<()>,
+    /// Entered while a thread runs generated code; closed by a reset.
+    epoch: Epoch,
     /// The CPUs of all threads running on this engine (as addresses).
     cpus: Mutex<Vec<usize>>,
     /// The cache mapping (fixed for the engine's life; readable without a lock, e.g.
@@ -313,13 +435,12 @@ impl Engine {
         let enter = unsafe {
             std::mem::transmute::<usize, unsafe extern "sysv64" fn(*mut Cpu, usize) -> u64>(enter)
         };
-        // Zeroed memory straight from the allocator (fresh pages for 1 MiB: nothing is
-        // touched until an entry is used, which keeps process start-up cheap). An entry
-        // with pc 0 can only be compared with a lookup of guest pc 0, which uses slot
-        // `jt_index(0)`: that one slot starts empty (pc u64::MAX).
+        // Zeroed memory straight from the allocator (fresh pages: nothing is touched until
+        // an entry is used, which keeps process start-up cheap). A zero word is an empty
+        // entry (see `JtEntry`).
         let layout = std::alloc::Layout::array::<JtEntry>(JT_ENTRIES * JT_CONTEXTS)
             .map_err(|e| EngineError(format!("jump table: {e}")))?;
-        // SAFETY: the layout is non-zero-sized; a JtEntry is two AtomicU64, for which
+        // SAFETY: the layout is non-zero-sized; a JtEntry is one AtomicU64, for which
         // all-zero bytes are a valid value; the Box owns the allocation from here on,
         // with the same layout (a slice of JT_ENTRIES entries).
         let jump_table: Box<[JtEntry]> = unsafe {
@@ -332,11 +453,6 @@ impl Engine {
                 JT_ENTRIES * JT_CONTEXTS,
             ))
         };
-        for c in 0..JT_CONTEXTS {
-            jump_table[c * JT_ENTRIES + jt_index(0)]
-                .pc
-                .store(u64::MAX, Ordering::Relaxed);
-        }
         let chaining = !log::enabled(Item::Exec) && !log::enabled(Item::NoChain);
         let jt_addr = if chaining {
             jump_table.as_ptr() as usize
@@ -357,6 +473,7 @@ impl Engine {
             rt: Runtime {
                 epilogue,
                 jump_table: jt_addr,
+                cache_base: base,
             },
             features,
             mem,
@@ -364,7 +481,7 @@ impl Engine {
             stats: Mutex::new(Stats::default()),
             exits: Default::default(),
             reported: Mutex::new(Default::default()),
-            epoch: RwLock::new(()),
+            epoch: Epoch::new(),
             cpus: Mutex::new(Vec::new()),
             cache_base: base,
             cache_size: CODE_CACHE_SIZE,
@@ -550,7 +667,7 @@ impl Engine {
         }
         {
             // Every thread that was in translated code has left it once we get this.
-            let _world = self.epoch.write().unwrap_or_else(|e| e.into_inner());
+            let _world = self.epoch.close();
             self.blocks
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
@@ -562,13 +679,24 @@ impl Engine {
             cache.used = cache.reserved;
             cache.generation += 1;
             for e in self.jump_table.iter() {
-                e.pc.store(u64::MAX, Ordering::SeqCst);
+                e.0.store(JT_EMPTY, Ordering::SeqCst);
             }
         }
         for &c in &cpus {
             clear_interrupt(c as *mut Cpu, INT_FLUSH);
         }
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).flushes += 1;
+    }
+
+    /// In the child of a host fork (the only thread left is the caller, running `cpu`):
+    /// forget the parent's other threads, which the child does not have. Their CPUs
+    /// must not be interrupted any more, and those that were running generated code at
+    /// the fork must not count as inside it (a cache reset would wait for them forever).
+    pub fn after_fork_child(&self, cpu: *mut Cpu) {
+        let mut cpus = self.cpus.lock().unwrap_or_else(|e| e.into_inner());
+        cpus.clear();
+        cpus.push(cpu as usize);
+        self.epoch.reset_after_fork();
     }
 
     /// Register a thread's CPU (so cache resets can interrupt it).
@@ -617,8 +745,10 @@ impl Engine {
         let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for b in &dead {
             if let Some(e) = self.jt_entry(b) {
-                if e.pc.load(Ordering::SeqCst) == b.guest_pc {
-                    e.pc.store(u64::MAX, Ordering::SeqCst);
+                if jt_encode(b.guest_pc, b.host, self.cache_base)
+                    == Some(e.0.load(Ordering::SeqCst))
+                {
+                    e.0.store(JT_EMPTY, Ordering::SeqCst);
                 }
             }
         }
@@ -654,7 +784,7 @@ impl Engine {
             // The context of the code running (chained blocks share it).
             let mut ctx = block.ctx;
             loop {
-                let guard = self.epoch.read().unwrap_or_else(|e| e.into_inner());
+                let guard = self.epoch.enter();
                 // SAFETY: `host` is the entry of a block compiled for this engine's
                 // runtime and still in the cache (the epoch guard keeps a reset out);
                 // generated code only touches `cpu`, guest memory (through the memory
@@ -731,9 +861,9 @@ impl Engine {
         let Some(e) = self.jt_entry(b) else {
             return;
         };
-        e.pc.store(u64::MAX, Ordering::SeqCst);
-        e.host.store(b.host as u64, Ordering::SeqCst);
-        e.pc.store(b.guest_pc, Ordering::SeqCst);
+        if let Some(word) = jt_encode(b.guest_pc, b.host, self.cache_base) {
+            e.0.store(word, Ordering::SeqCst);
+        }
     }
 
     /// The indirect-branch table entry block `b` would occupy (in its context's table),

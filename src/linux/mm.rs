@@ -474,7 +474,13 @@ impl MemoryMap {
     /// Record a protection change of guest memory in [start, end).
     fn reprotect(&mut self, start: u64, end: u64, prot: u64) {
         for (s, e, v) in self.overlapping(start, end) {
-            if v.prot & PROT_EXEC != 0 && prot & PROT_EXEC == 0 {
+            // Code that lost PROT_EXEC is stale. So is code translated while its page
+            // was not writable that becomes writable and stays executable: it was not
+            // watched for writes (see `smc`), so the guest could change it with plain
+            // stores that no translation would notice.
+            let write = libc::PROT_WRITE as u64;
+            let gains_write = v.prot & write == 0 && prot & write != 0;
+            if v.prot & PROT_EXEC != 0 && (prot & PROT_EXEC == 0 || gains_write) {
                 self.stale_code.push((s, e));
             }
             // Re-inserting must not count as losing the code when it stays executable.
@@ -854,10 +860,20 @@ mod tests {
     }
 
     #[test]
-    fn reprotect_marks_only_lost_exec() {
-        let mut m = map_with(&[(0x1000, 0x3000, 5)]);
+    fn reprotect_marks_lost_exec_and_gained_write() {
+        let mut m = map_with(&[(0x1000, 0x3000, 5), (0x5000, 0x6000, 1)]);
+        // RX -> RWX: code that was not watched for writes is stale.
         m.reprotect(0x1000, 0x2000, 7);
+        assert_eq!(m.stale_code, vec![(0x1000, 0x2000)]);
+        m.stale_code.clear();
+        // RWX -> RWX and RWX -> RX: nothing lost.
+        m.reprotect(0x1000, 0x2000, 7);
+        m.reprotect(0x1000, 0x2000, 5);
         assert!(m.stale_code.is_empty());
+        // R -> RW: no code.
+        m.reprotect(0x5000, 0x6000, 3);
+        assert!(m.stale_code.is_empty());
+        // RX -> RW: PROT_EXEC lost.
         m.reprotect(0x1000, 0x2000, 3);
         assert_eq!(m.stale_code, vec![(0x1000, 0x2000)]);
         assert_eq!(m.find(0x1000).unwrap().1.prot, 3);

@@ -139,6 +139,7 @@ pub struct ForkGuard<'a> {
     _engine: crate::engine::ForkGuard<'a>,
     _mm: MmGuard<'a>,
     _sigactions: MutexGuard<'a, [GuestSigaction; 65]>,
+    _watched: smc::ForkGuard,
 }
 
 /// What all threads of the guest process share.
@@ -175,14 +176,24 @@ impl Process {
     }
 
     /// Every lock of ferrite's that another thread could hold at a host fork (engine,
-    /// memory map, sigaction table), taken in their nesting order; see
-    /// [`Engine::fork_guard`].
+    /// memory map, sigaction table, the set of write-protected code pages), taken in
+    /// their nesting order; see [`Engine::fork_guard`].
     pub fn fork_guard(&self) -> ForkGuard<'_> {
         ForkGuard {
             _engine: self.engine.fork_guard(),
             _mm: self.mm(),
             _sigactions: self.sigactions.lock().unwrap_or_else(|e| e.into_inner()),
+            _watched: smc::fork_guard(),
         }
+    }
+
+    /// In the child of a host fork, made by the guest thread running `cpu`: the child
+    /// has that one thread. The parent's other guest threads do not exist here: they
+    /// must not be counted (the last thread's `exit` must end the process), interrupted
+    /// or waited for.
+    pub fn after_fork_child(&self, cpu: &mut Cpu) {
+        self.threads.store(1, std::sync::atomic::Ordering::SeqCst);
+        self.engine.after_fork_child(cpu);
     }
 
     /// The guest protection at `addr` (`Some(None)`: not guest memory), without waiting

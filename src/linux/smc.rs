@@ -17,7 +17,8 @@
 //!   that stays RWX is watched again by its next translation.
 //!
 //! Code in pages that are not writable needs none of this: changing it takes an
-//! `mprotect` or `munmap`, which drop its translations. Code changed through a second
+//! `mprotect` (making it writable, or taking away `PROT_EXEC`) or `munmap`, which drop
+//! its translations. Code changed through a second
 //! (writable) mapping of the same file is covered by `IC IVAU`, which the architecture
 //! requires (ferrite's CTR_EL0 has DIC = 0).
 //!
@@ -53,6 +54,14 @@ fn set() -> std::sync::MutexGuard<'static, BTreeSet<u64>> {
 
 fn protect(page: u64, prot: u64) {
     host_syscall(Sysno::mprotect.id() as u32, [page, PAGE, prot, 0, 0, 0]);
+}
+
+/// The watch set's lock, held across a host fork (see [`super::Process::fork_guard`]).
+pub struct ForkGuard(#[allow(dead_code)] std::sync::MutexGuard<'static, BTreeSet<u64>>);
+
+/// Take the watch set's lock for a host fork (after the memory map's).
+pub fn fork_guard() -> ForkGuard {
+    ForkGuard(set())
 }
 
 /// Instruction fetch at `pc`, in a guest mapping with protection `prot` (the memory map

@@ -46,6 +46,8 @@ pub struct Runtime {
     /// The indirect-branch table ([`JT_ENTRIES`] × [`JtEntry`]), or 0 to send every
     /// indirect branch to the dispatcher.
     pub jump_table: usize,
+    /// The code cache's base address (entries hold host code as an offset from it).
+    pub cache_base: usize,
 }
 
 /// Translation contexts with an indirect-branch table of their own (contexts
@@ -66,13 +68,30 @@ impl Runtime {
 /// Entries in the indirect-branch table (a power of two).
 pub const JT_ENTRIES: usize = 1 << 16;
 
-/// One entry of the indirect-branch table: guest PC → host code. Writers store
-/// `pc = u64::MAX` first, then `host`, then the real `pc`; x86's store order makes a
-/// reader that sees the real `pc` also see its `host`.
-#[repr(C, align(16))]
-pub struct JtEntry {
-    pub pc: std::sync::atomic::AtomicU64,
-    pub host: std::sync::atomic::AtomicU64,
+/// One entry of the indirect-branch table: guest PC → host code, packed into one word
+/// so that generated code reads it with a single load. (A two-word entry could be read
+/// half old, half new while another thread replaces it: the PC of one block with the
+/// host code of another, i.e. a jump to the wrong guest code.) See [`jt_encode`]; the
+/// word is stored inverted, so that zeroed memory is an empty entry.
+#[repr(transparent)]
+pub struct JtEntry(pub std::sync::atomic::AtomicU64);
+
+/// The stored word of an empty [`JtEntry`].
+pub const JT_EMPTY: u64 = 0;
+
+/// Host code is at most this far into the code cache (24 bits of 16-byte units).
+pub(super) const JT_HOST_UNITS: u64 = 1 << 24;
+
+/// The stored word of an entry for guest `pc` whose code is at `host` in the cache at
+/// `cache_base`: `!((pc >> 18) << 24 | (host - cache_base) / 16)`. The slot index
+/// ([`jt_index`]) supplies PC bits 2..17. `None` when the pair cannot be encoded (a PC
+/// at or above 2^48, host code misaligned or out of range): it then stays uncached.
+pub fn jt_encode(pc: u64, host: usize, cache_base: usize) -> Option<u64> {
+    let off = (host as u64).checked_sub(cache_base as u64)?;
+    if pc >> 48 != 0 || pc & 3 != 0 || off % 16 != 0 || off / 16 >= JT_HOST_UNITS {
+        return None;
+    }
+    Some(!(((pc >> 18) << 24) | (off / 16)))
 }
 
 /// The table slot for guest `pc`.

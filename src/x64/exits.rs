@@ -3,6 +3,7 @@
 
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
+use super::abi::JT_HOST_UNITS;
 use super::{exit, x86_cond, ChainExit, Emitter, JT_ENTRIES, RAX};
 use crate::arm64::cpu::off;
 use crate::ir::{Op, Term, Trap};
@@ -122,17 +123,31 @@ impl Emitter<'_> {
                 self.load(RAX, v);
                 let epi = self.rt.epilogue;
                 if let Some(jt) = self.rt.jump_table_for(self.block.ctx) {
+                    // One load of the entry (see `JtEntry`): hit when its PC tag equals
+                    // pc >> 18, then jump to cache_base + 16 * offset.
                     let mask = (JT_ENTRIES - 1) as i32;
+                    let base = self.rt.cache_base as i64;
                     dynasm!(self.asm
                         ; .arch x64
                         ; mov rcx, rax
+                        ; shr rcx, 48
+                        ; jnz >miss
+                        ; mov rcx, rax
                         ; shr rcx, 2
                         ; and ecx, mask
-                        ; shl ecx, 4
                         ; mov rdx, QWORD jt as i64
-                        ; cmp [rdx + rcx], rax
-                        ; jne >miss
-                        ; jmp QWORD [rdx + rcx + 8]
+                        ; mov rdx, [rdx + rcx * 8]
+                        ; not rdx
+                        ; mov rcx, rax
+                        ; shr rcx, 18
+                        ; shl rcx, 24
+                        ; xor rdx, rcx
+                        ; cmp rdx, (JT_HOST_UNITS - 1) as i32
+                        ; ja >miss
+                        ; shl rdx, 4
+                        ; mov rcx, QWORD base
+                        ; add rdx, rcx
+                        ; jmp rdx
                         ; miss:
                     );
                 }

@@ -13,7 +13,8 @@
  *      (it sees every new version after an acquire and an ISB).
  * and, as emulators (and x86) give it, code rewritten WITHOUT IC IVAU in an RWX
  * page, by this thread, by another thread, and by read(2) from a file (the
- * architecture leaves such rewrites unpredictable on real arm64 hardware).
+ * architecture leaves such rewrites unpredictable on real arm64 hardware); and a
+ * code page made PROT_NONE and RWX again, or RX and then RWX again.
  * Exit status: number of failed checks.
  */
 #define _GNU_SOURCE
@@ -236,6 +237,40 @@ static void without_ic_ivau(long page)
     munmap(p, page);
 }
 
+/* Protection changes of a code page: PROT_NONE and back to RWX, then RX made RWX
+ * again and rewritten with plain stores (no IC IVAU, as above). */
+static void protection_changes(long page)
+{
+    uint8_t *m = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE | PROT_EXEC,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED)
+        return;
+    uint8_t *p = m + page;
+    fn_t f = (fn_t)p;
+    publish(p, emit(p, 1));
+    int a = f(100);
+    CHECK(mprotect(p, page, PROT_NONE) == 0);
+    CHECK(mprotect(p, page, PROT_READ | PROT_WRITE | PROT_EXEC) == 0);
+    int b = f(100);
+    publish(p, emit(p, 2));
+    int c = f(100);
+    CHECK(mprotect(m, 3 * page, PROT_NONE) == 0);
+    CHECK(mprotect(m, 3 * page, PROT_READ | PROT_WRITE | PROT_EXEC) == 0);
+    publish(p, emit(p, 3));
+    int d = f(100);
+    /* RX, run, then RWX again: a plain store must be seen by the next call. */
+    CHECK(mprotect(p, page, PROT_READ | PROT_EXEC) == 0);
+    int e = f(100);
+    CHECK(mprotect(p, page, PROT_READ | PROT_WRITE | PROT_EXEC) == 0);
+    emit(p, 4);
+    context_sync();
+    int g = f(100);
+    printf("protection changes: %d %d %d %d %d %d\n", a, b, c, d, e, g);
+    CHECK(a == 101 && b == 101 && c == 102 && d == 103 && e == 103 && g == 104);
+    munmap(m, 3 * page);
+}
+
 int main(void)
 {
     long page = sysconf(_SC_PAGESIZE);
@@ -244,6 +279,7 @@ int main(void)
     dual_mapping(page);
     second_thread(page);
     without_ic_ivau(page);
+    protection_changes(page);
     printf("jit: %s (%d failures)\n", failures ? "FAIL" : "ok", failures);
     return failures;
 }

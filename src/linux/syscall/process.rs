@@ -84,7 +84,8 @@ pub fn clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> i64 {
     };
     drop(guard);
     if r == 0 {
-        // Child.
+        // Child: only the calling guest thread lives on.
+        ctx.process.after_fork_child(ctx.cpu);
         if let Some(ch) = channel {
             ch.enter_child();
         }
