@@ -21,13 +21,6 @@
 
 #include "check.h"
 
-#define SHOW(label, expr)                                                      \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(expr);                                                \
-        int e_ = errno;                                                        \
-        printf("%s: %ld errno=%d\n", label, r_, e_);                           \
-    } while (0)
 
 /* The kernel's ring header (fs/aio.c), followed by io_event[nr]. */
 struct aio_ring {

@@ -23,13 +23,6 @@
 #include "check.h"
 
 /* Evaluate `expr` with errno cleared, then print its value and errno. */
-#define SHOW(label, expr)                                                      \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(expr);                                                \
-        int e_ = errno;                                                        \
-        printf("%s: %ld errno=%d\n", label, r_, e_);                           \
-    } while (0)
 
 union semun {
     int val;

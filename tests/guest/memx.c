@@ -18,13 +18,6 @@
 #define SYS_mseal 462
 #endif
 
-#define SHOW(label, expr)                                                      \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(expr);                                                \
-        int e_ = errno;                                                        \
-        printf("%s: %ld errno=%d\n", label, r_, e_);                           \
-    } while (0)
 
 #define PG 4096L
 

@@ -17,13 +17,6 @@
 
 #include "check.h"
 
-#define SHOW(label, expr)                                                      \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(expr);                                                \
-        int e_ = errno;                                                        \
-        printf("%s: %ld errno=%d\n", label, r_, e_);                           \
-    } while (0)
 
 static const char *mask_name(unsigned m) {
     static char buf[128];

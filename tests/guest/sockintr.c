@@ -39,7 +39,7 @@ static void set_timeout(int fd, int opt, int sec) {
     CHECK(setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv) == 0);
 }
 
-#define SHOW(label, expr)                                                      \
+#define SHOW_SIGNALS(label, expr)                                              \
     do {                                                                       \
         fired = 0;                                                             \
         errno = 0;                                                             \
@@ -63,29 +63,29 @@ int main(void) {
     /* No timeout: restarted after the handler, which sends the byte it then gets. */
     peer = sv[1];
     arm(50);
-    SHOW("recv, no timeout, SA_RESTART", recv(sv[0], buf, sizeof buf, 0));
+    SHOW_SIGNALS("recv, no timeout, SA_RESTART", recv(sv[0], buf, sizeof buf, 0));
     peer = sv[1];
     arm(50);
-    SHOW("read, no timeout, SA_RESTART", read(sv[0], buf, sizeof buf));
+    SHOW_SIGNALS("read, no timeout, SA_RESTART", read(sv[0], buf, sizeof buf));
 
     /* SO_RCVTIMEO: EINTR although SA_RESTART. */
     set_timeout(sv[0], SO_RCVTIMEO, 5);
     arm(50);
-    SHOW("recv with SO_RCVTIMEO", recv(sv[0], buf, sizeof buf, 0));
+    SHOW_SIGNALS("recv with SO_RCVTIMEO", recv(sv[0], buf, sizeof buf, 0));
     arm(50);
-    SHOW("read with SO_RCVTIMEO", read(sv[0], buf, sizeof buf));
+    SHOW_SIGNALS("read with SO_RCVTIMEO", read(sv[0], buf, sizeof buf));
     struct msghdr mh;
     struct iovec iov = {buf, sizeof buf};
     memset(&mh, 0, sizeof mh);
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     arm(50);
-    SHOW("recvmsg with SO_RCVTIMEO", recvmsg(sv[0], &mh, 0));
+    SHOW_SIGNALS("recvmsg with SO_RCVTIMEO", recvmsg(sv[0], &mh, 0));
     /* The timeout itself still works. */
     set_timeout(sv[0], SO_RCVTIMEO, 0);
     struct timeval tv = {0, 100000};
     setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    SHOW("recv timing out", recv(sv[0], buf, sizeof buf, 0));
+    SHOW_SIGNALS("recv timing out", recv(sv[0], buf, sizeof buf, 0));
 
     /* SO_SNDTIMEO on a full socket: EINTR. */
     int fl = fcntl(sv[1], F_GETFL);
@@ -98,7 +98,7 @@ int main(void) {
     fcntl(sv[1], F_SETFL, fl);
     set_timeout(sv[1], SO_SNDTIMEO, 5);
     arm(50);
-    SHOW("send with SO_SNDTIMEO", send(sv[1], big, 1, 0));
+    SHOW_SIGNALS("send with SO_SNDTIMEO", send(sv[1], big, 1, 0));
 
     /* accept with SO_RCVTIMEO: EINTR. */
     int ls = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -112,7 +112,7 @@ int main(void) {
     CHECK(listen(ls, 1) == 0);
     set_timeout(ls, SO_RCVTIMEO, 5);
     arm(50);
-    SHOW("accept with SO_RCVTIMEO", accept(ls, NULL, NULL));
+    SHOW_SIGNALS("accept with SO_RCVTIMEO", accept(ls, NULL, NULL));
     close(ls);
     return failures;
 }

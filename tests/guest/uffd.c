@@ -20,13 +20,6 @@
 
 #define PG 4096L
 
-#define SHOW(label, expr)                                                      \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(expr);                                                \
-        int e_ = errno;                                                        \
-        printf("%s: %ld errno=%d\n", label, r_, e_);                           \
-    } while (0)
 
 static char *area;
 
