@@ -28,6 +28,11 @@
 //!   `linux`; `arm64`, `ir`, `x64`, `engine` and `linux` never import `system`.
 //! - [`log`]: `-d`/`-D` diagnostics, usable by all.
 
+// The compiler keeps the unsafe-code rules: every unsafe operation inside an `unsafe fn`
+// sits in its own `unsafe {}` block, and every unsafe block says why it is sound.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod arm64;
 pub mod engine;
 pub mod ir;

@@ -2,6 +2,9 @@
 //! Thin: parse the command line (knowing whether binfmt_misc started us), then hand
 //! over to `ferrite::linux`.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use ferrite::linux::{self, binfmt, cli};
 
 /// Runs before Rust's runtime start-up, which sets SIGPIPE to SIG_IGN and opens

@@ -8,6 +8,9 @@
 //! `tests/difftest/known-qemu-bugs.md`; the last line printed is a one-line summary.
 //! The machinery lives in `tests/difftest/` and is shared with `tests/difftest.rs`.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 #[path = "../../tests/difftest/mod.rs"]
 mod difftest;
 

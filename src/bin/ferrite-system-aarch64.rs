@@ -1,6 +1,9 @@
 //! `ferrite-system-aarch64`: an arm64 machine (QEMU's `virt`) on this x86-64 host.
 //! Thin: parse the command line, then hand over to `ferrite::system`.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::io::Write;
 
 use ferrite::system::{self, cli};

@@ -385,65 +385,69 @@ unsafe fn sse_lane_checks(
     m: LaneMasks,
 ) -> (std::arch::x86_64::__m128i, std::arch::x86_64::__m128i) {
     use std::arch::x86_64::*;
-    let LaneMasks {
-        exp,
-        mag,
-        roomy_min,
-        wide,
-    } = m;
-    let zero = _mm_setzero_si128();
-    let ones = _mm_set1_epi32(-1);
-    // Exponent tests per 32-bit lane; for 64-bit elements the high lane's answer counts.
-    let hi = |v: __m128i| {
-        if wide {
-            _mm_shuffle_epi32::<0b11_11_01_01>(v)
-        } else {
-            v
-        }
-    };
-    // Zero magnitude; for 64-bit elements both halves must be zero.
-    let is_zero = |v: __m128i| {
-        let z = _mm_cmpeq_epi32(_mm_and_si128(v, mag), zero);
-        if wide {
-            _mm_and_si128(z, _mm_shuffle_epi32::<0b10_11_00_01>(z))
-        } else {
-            z
-        }
-    };
-    let (ea, eb, er) = (
-        _mm_and_si128(a, exp),
-        _mm_and_si128(b, exp),
-        _mm_and_si128(r, exp),
-    );
-    let (za, zb, zr) = (is_zero(a), is_zero(b), is_zero(r));
-    let normal = |e: __m128i| {
-        hi(_mm_andnot_si128(
-            _mm_or_si128(_mm_cmpeq_epi32(e, zero), _mm_cmpeq_epi32(e, exp)),
-            ones,
-        ))
-    };
-    let roomy = |e: __m128i| {
-        hi(_mm_andnot_si128(
-            _mm_cmpeq_epi32(e, exp),
-            _mm_cmpgt_epi32(e, roomy_min),
-        ))
-    };
-    let plain_a = _mm_or_si128(normal(ea), za);
-    let plain_b = _mm_or_si128(normal(eb), zb);
-    let zero_ok = match op {
-        Op2::Add | Op2::Sub => ones,
-        Op2::Mul => _mm_or_si128(za, zb),
-        Op2::Div => _mm_andnot_si128(zb, za),
-    };
-    let res_ok = match op {
-        Op2::Div => _mm_and_si128(roomy(er), roomy(ea)),
-        _ => roomy(er),
-    };
-    let ok = _mm_and_si128(
-        _mm_and_si128(plain_a, plain_b),
-        _mm_or_si128(res_ok, _mm_and_si128(zr, zero_ok)),
-    );
-    (ok, _mm_andnot_si128(zr, ones))
+    // SAFETY: SSE2 is part of the x86-64 baseline; these intrinsics only compute on the
+    // vector values passed in (the caller's contract, see `# Safety`).
+    unsafe {
+        let LaneMasks {
+            exp,
+            mag,
+            roomy_min,
+            wide,
+        } = m;
+        let zero = _mm_setzero_si128();
+        let ones = _mm_set1_epi32(-1);
+        // Exponent tests per 32-bit lane; for 64-bit elements the high lane's answer counts.
+        let hi = |v: __m128i| {
+            if wide {
+                _mm_shuffle_epi32::<0b11_11_01_01>(v)
+            } else {
+                v
+            }
+        };
+        // Zero magnitude; for 64-bit elements both halves must be zero.
+        let is_zero = |v: __m128i| {
+            let z = _mm_cmpeq_epi32(_mm_and_si128(v, mag), zero);
+            if wide {
+                _mm_and_si128(z, _mm_shuffle_epi32::<0b10_11_00_01>(z))
+            } else {
+                z
+            }
+        };
+        let (ea, eb, er) = (
+            _mm_and_si128(a, exp),
+            _mm_and_si128(b, exp),
+            _mm_and_si128(r, exp),
+        );
+        let (za, zb, zr) = (is_zero(a), is_zero(b), is_zero(r));
+        let normal = |e: __m128i| {
+            hi(_mm_andnot_si128(
+                _mm_or_si128(_mm_cmpeq_epi32(e, zero), _mm_cmpeq_epi32(e, exp)),
+                ones,
+            ))
+        };
+        let roomy = |e: __m128i| {
+            hi(_mm_andnot_si128(
+                _mm_cmpeq_epi32(e, exp),
+                _mm_cmpgt_epi32(e, roomy_min),
+            ))
+        };
+        let plain_a = _mm_or_si128(normal(ea), za);
+        let plain_b = _mm_or_si128(normal(eb), zb);
+        let zero_ok = match op {
+            Op2::Add | Op2::Sub => ones,
+            Op2::Mul => _mm_or_si128(za, zb),
+            Op2::Div => _mm_andnot_si128(zb, za),
+        };
+        let res_ok = match op {
+            Op2::Div => _mm_and_si128(roomy(er), roomy(ea)),
+            _ => roomy(er),
+        };
+        let ok = _mm_and_si128(
+            _mm_and_si128(plain_a, plain_b),
+            _mm_or_si128(res_ok, _mm_and_si128(zr, zero_ok)),
+        );
+        (ok, _mm_andnot_si128(zr, ones))
+    }
 }
 
 /// [`fast_arith`] for 4 single-precision lanes, the operation and the checks done on SSE2
