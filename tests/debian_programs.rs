@@ -274,7 +274,17 @@ fn clip(b: &[u8]) -> String {
 
 /// Run; require exit status 0; return stdout.
 fn ok_stdout(cmd: &mut Command, input: Option<Vec<u8>>) -> Result<Vec<u8>, String> {
-    let o: Output = debs::run_input(cmd, input, TIMEOUT)?;
+    ok_stdout_within(cmd, input, TIMEOUT)
+}
+
+/// The stdout of a run that must succeed within `timeout`; otherwise the status and both
+/// outputs, clipped.
+fn ok_stdout_within(
+    cmd: &mut Command,
+    input: Option<Vec<u8>>,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let o: Output = debs::run_input(cmd, input, timeout)?;
     if !o.status.success() {
         return Err(format!(
             "{:?}: {}\nstdout: {}\nstderr: {}",
@@ -1661,17 +1671,7 @@ fn go_cmd(root: &Path, w: &WorkDir, cache: &str) -> Command {
 }
 
 fn ok_stdout_long(cmd: &mut Command) -> Result<Vec<u8>, String> {
-    let o = debs::run(cmd, LONG_TIMEOUT)?;
-    if !o.status.success() {
-        return Err(format!(
-            "{:?}: {}\nstdout: {}\nstderr: {}",
-            cmd.get_program(),
-            o.status,
-            clip(&o.stdout),
-            clip(&o.stderr)
-        ));
-    }
-    Ok(o.stdout)
+    ok_stdout_within(cmd, None, LONG_TIMEOUT)
 }
 
 #[test]
