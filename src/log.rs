@@ -36,6 +36,9 @@ pub enum Item {
     /// Send every guest memory access through the memory lowering's slow path (a test
     /// of the slow-path stubs; not part of `all`).
     SlowMem = 2048,
+    /// Report a guest killed by a signal whose default action dumps core, with its PC
+    /// (always on when ferrite's stderr is a terminal; see `linux::fault::report_uncaught`).
+    Signal = 4096,
 }
 
 /// Names and help for `-d help`.
@@ -78,6 +81,11 @@ pub const ITEMS: &[(&str, Item, &str)] = &[
         "jitdump",
         Item::JitDump,
         "write /tmp/jit-PID.dump for perf inject (same as -jitdump)",
+    ),
+    (
+        "signal",
+        Item::Signal,
+        "report a guest killed by a core-dumping signal (default when stderr is a terminal)",
     ),
     (
         "slowmem",

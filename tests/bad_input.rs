@@ -220,6 +220,32 @@ fn tiny_static_program_exit_status() {
     }
 }
 
+/// A guest killed by a core-dumping signal: as under the arm64 kernel, nothing is added to
+/// its stderr (programs capturing a child's stderr compare it); `-d signal` asks for
+/// ferrite's qemu-style report, which names the signal and the guest PC.
+#[test]
+fn fatal_guest_signal_leaves_stderr_alone_unless_asked() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = tmpdir();
+    // ldr x0, [xzr-less address 0]: mov x0, #0 ; ldr x1, [x0]
+    let p = write_exec(&d, "segv", &elf(183, &[0xd280_0000, 0xf940_0001], None));
+    let quiet = ferrite().arg(&p).output().unwrap();
+    assert_eq!(quiet.status.signal(), Some(11), "{quiet:?}");
+    assert!(
+        quiet.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    let told = ferrite().args(["-d", "signal"]).arg(&p).output().unwrap();
+    assert_eq!(told.status.signal(), Some(11), "{told:?}");
+    let err = String::from_utf8_lossy(&told.stderr);
+    assert!(
+        err.contains("uncaught target signal 11 (Segmentation fault) at pc 0x400")
+            && err.contains("core dumped"),
+        "{err}"
+    );
+}
+
 #[test]
 fn undefined_instruction_kills_with_sigill_and_is_reported() {
     use std::os::unix::process::ExitStatusExt;
@@ -227,7 +253,11 @@ fn undefined_instruction_kills_with_sigill_and_is_reported() {
     // udf #0 is permanently undefined; 0xffffffff decodes to nothing at all.
     for (name, word) in [("udf", 0x0000_0000u32), ("garbage", 0xffff_ffff)] {
         let p = write_exec(&d, name, &elf(183, &[word], None));
-        let out = ferrite().args(["-d", "unimp"]).arg(&p).output().unwrap();
+        let out = ferrite()
+            .args(["-d", "unimp,signal"])
+            .arg(&p)
+            .output()
+            .unwrap();
         assert_eq!(out.status.signal(), Some(libc_sigill()), "{out:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("uncaught target signal 4"), "{err}");

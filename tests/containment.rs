@@ -235,7 +235,8 @@ fn spawn(runner: Runner, prog: &Path, spec: &Spec) -> Child {
     let mut cmd = match runner {
         Runner::Ferrite => {
             let mut c = Command::new(FERRITE);
-            c.arg(prog);
+            // The report of a core-dumping guest signal is checked below.
+            c.args(["-d", "signal"]).arg(prog);
             c
         }
         Runner::Qemu => {

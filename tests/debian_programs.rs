@@ -1398,7 +1398,8 @@ fn python3() {
 /// Modules of CPython's own regression suite (Debian's `libpython3.11-testsuite`) that
 /// found ferrite bugs: descriptors closed at start (test_posix's posix_spawn close
 /// action), fexecve of a close-on-exec descriptor, every ready epoll event in one call
-/// (test_selectors' 10,000 descriptors), plus signals, mmap, fcntl and select/poll.
+/// (test_selectors' 10,000 descriptors), a report on a dying child's stderr
+/// (test_faulthandler compares that stderr), plus signals, mmap, fcntl and select/poll.
 /// regrtest's own verdict decides (exit status 0 and "Tests result: SUCCESS").
 #[test]
 fn python3_regression_tests() {
@@ -1416,6 +1417,7 @@ fn python3_regression_tests() {
         "test_mmap",
         "test_fcntl",
         "test_select",
+        "test_faulthandler",
     ];
     let mut cmd = guest(root, "/usr/bin/python3.11");
     cmd.current_dir(&w.0).args(["-m", "test"]).args(modules);

@@ -456,7 +456,14 @@ struct Run {
 }
 
 fn run(prog: &Path, args: &[String], file: &Path, timeout: Duration) -> Run {
+    // ferrite's report of a core-dumping guest signal tells it from a crash of its own.
+    let report: &[&str] = if prog.ends_with("ferrite-aarch64") {
+        &["-d", "signal"]
+    } else {
+        &[]
+    };
     let mut child = Command::new(prog)
+        .args(report)
         .args(args)
         .arg(file)
         .stdin(Stdio::null())

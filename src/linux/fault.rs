@@ -98,8 +98,19 @@ pub fn dumps_core(sig: i32) -> bool {
     )
 }
 
-/// Print the report for a guest killed by `sig` at guest `pc`.
+/// Print the report for a guest killed by `sig` at guest `pc`, as qemu does, but only where
+/// no program reads it: when `-d signal` asks for it (it then goes to the `-D` log if there
+/// is one) or when stderr is a terminal. The arm64 kernel writes nothing to a dying
+/// process's stderr (its own report goes to the kernel log), and programs that capture a
+/// child's stderr compare it (CPython's test_faulthandler expects exactly nothing).
 pub fn report_uncaught(sig: i32, pc: u64) {
+    // SAFETY: isatty only queries descriptor 2.
+    if crate::log::enabled(crate::log::Item::Signal) || unsafe { libc::isatty(2) } == 1 {
+        write_report(sig, pc);
+    }
+}
+
+fn write_report(sig: i32, pc: u64) {
     let how = if dumps_core(sig) {
         "core dumped"
     } else {
@@ -292,10 +303,10 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
                 "ferrite: internal error: signal {sig} in the code cache outside any block (host pc {host_pc:#x})"
             ));
         } else {
-            // Not guest code: a fault of ferrite itself. Report it against the last
-            // guest PC known.
+            // Not guest code: a fault of ferrite itself. Report it (always: it is not
+            // the guest's doing) against the last guest PC known.
             // SAFETY: as above.
-            report_uncaught(sig, unsafe {
+            write_report(sig, unsafe {
                 std::ptr::read_volatile(std::ptr::addr_of!((*cpu).pc))
             });
         }
