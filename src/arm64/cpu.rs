@@ -177,6 +177,12 @@ pub type MemTranslateFn = unsafe extern "sysv64" fn(
 /// The environment's counter read, see [`Cpu::counter`].
 pub type CounterFn = unsafe extern "sysv64" fn(cpu: *mut Cpu) -> u64;
 
+/// The environment's system-instruction hook, see [`Cpu::sys`]: `word` is the A64
+/// instruction (MRS, MSR, MSR immediate, SYS), `val` the value of its Xt (for MSR and
+/// SYS). Returns the value MRS writes to Xt (0 otherwise). An instruction that traps
+/// or is undefined records its exception in `cpu.exception` instead.
+pub type SysFn = unsafe extern "sysv64" fn(cpu: *mut Cpu, word: u64, val: u64) -> u64;
+
 /// Guest CPU state of one thread.
 #[repr(C, align(64))]
 pub struct Cpu {
@@ -219,6 +225,12 @@ pub struct Cpu {
     /// CNTPCT_EL0) at [`crate::arm64::lift::system::CNTFRQ`] Hz. `None` (user mode):
     /// the host's CLOCK_MONOTONIC scaled to that frequency.
     pub counter: Option<CounterFn>,
+    /// The environment's system registers and system instructions (system mode:
+    /// EL1 state, the MMU, TLB maintenance; see [`SysFn`]). Called by the code of
+    /// blocks translated for a system-mode context ([`crate::ir::Ctx::SYSTEM`]) for
+    /// every MRS/MSR/SYS the lifter does not handle inline; `None` in user mode, whose
+    /// blocks never call it.
+    pub sys: Option<SysFn>,
     /// Spill slots for the backend's register allocator.
     pub spill: [u64; SPILL_SLOTS],
 }

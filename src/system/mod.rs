@@ -35,11 +35,15 @@
 pub mod boot;
 pub mod bus;
 pub mod cli;
+pub(crate) mod cpu;
 pub mod dev;
+pub(crate) mod exception;
 pub mod fdt;
 pub mod memory;
 pub mod mmu;
 pub mod psci;
+pub(crate) mod run;
+pub(crate) mod sysreg;
 
 use std::path::Path;
 
