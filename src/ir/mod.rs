@@ -273,18 +273,24 @@ pub enum Op {
     Select(Val, Val, Val),
     /// defines: a guest memory load of `size` bytes (1, 2, 4, 8), zero- or
     /// sign-extended to 64 bits.
+    ///
+    /// `unpriv` (LDTR and its variants): checked with EL0 permissions even at EL1.
+    /// User mode runs at EL0, where it changes nothing.
     Load {
         size: u8,
         signed: bool,
         addr: Val,
         order: Order,
+        unpriv: bool,
     },
-    /// A guest memory store of the low `size` bytes of `val`.
+    /// A guest memory store of the low `size` bytes of `val` (`unpriv`: STTR and its
+    /// variants, as for `Load`).
     Store {
         size: u8,
         addr: Val,
         val: Val,
         order: Order,
+        unpriv: bool,
     },
     /// defines: 64-bit lane `lane` (0 = low, 1 = high) of vector register `v`.
     GetVLane(u8, u8),
@@ -770,6 +776,7 @@ impl Builder {
             signed,
             addr,
             order,
+            unpriv: false,
         })
     }
     pub fn store(&mut self, size: u8, addr: Val, val: Val, order: Order) {
@@ -778,6 +785,27 @@ impl Builder {
             addr,
             val,
             order,
+            unpriv: false,
+        });
+    }
+    /// An unprivileged load (LDTR): see [`Op::Load`].
+    pub fn load_unpriv(&mut self, size: u8, signed: bool, addr: Val) -> Val {
+        self.push(Op::Load {
+            size,
+            signed,
+            addr,
+            order: Order::Plain,
+            unpriv: true,
+        })
+    }
+    /// An unprivileged store (STTR): see [`Op::Store`].
+    pub fn store_unpriv(&mut self, size: u8, addr: Val, val: Val) {
+        self.push(Op::Store {
+            size,
+            addr,
+            val,
+            order: Order::Plain,
+            unpriv: true,
         });
     }
     pub fn get_vlane(&mut self, v: u8, lane: u8) -> Val {

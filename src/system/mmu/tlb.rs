@@ -172,15 +172,20 @@ fn slot(va: u64) -> usize {
 }
 
 impl Tlb {
-    /// An empty TLB (boxed: it is 96 KB).
-    pub fn new() -> Box<Tlb> {
-        Box::new(Tlb {
+    /// An empty TLB (96 KB: it lives inside the boxed vCPU, see `Mmu`).
+    pub fn empty() -> Tlb {
+        Tlb {
             tables: [[Entry::INVALID; TLB_SIZE]; NUM_MMU_IDX],
             info: [[EntryInfo::default(); TLB_SIZE]; NUM_MMU_IDX],
             large: [None; NUM_MMU_IDX],
             fills: 0,
             full_flushes: 0,
-        })
+        }
+    }
+
+    /// An empty TLB on the heap.
+    pub fn new() -> Box<Tlb> {
+        Box::new(Tlb::empty())
     }
 
     /// Byte offset of MMU index `idx`'s table inside a `Tlb`.
