@@ -5,14 +5,14 @@
 //! Generated code runs with `rbp = &SysCpu.cpu`, which is also the address of the
 //! `SysCpu` (`#[repr(C)]`, `cpu` first), so the environment's hooks (system registers,
 //! memory slow paths) get back to the whole vCPU from the `*mut Cpu` they are given.
+//! The [`Mmu`] comes right after the `Cpu`, at [`MMU_OFFSET`], where the inline TLB
+//! probe of the memory lowering expects its tables.
 //!
 //! Stack pointers: `cpu.x[31]` is always the stack pointer in use (SP_EL0 at EL0 or
 //! with SPSel = 0, SP_EL1 at EL1 with SPSel = 1), so translated code never asks which
 //! one is live. The other one waits in its bank ([`SysState::sp_el0`] /
 //! [`SysState::sp_el1`]); the bank of the live one is stale. Exception entry, ERET and
 //! SPSel writes swap them ([`SysCpu::set_pstate_mode`]).
-
-#![allow(dead_code)] // Not wired to Machine::run until the memory lowering lands (next commits).
 
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ use crate::ir::Ctx;
 
 use super::boot::ResetState;
 use super::cli::CpuModel;
+use super::mmu::{Mmu, MmuReg, MMU_OFFSET};
 use super::sysreg::{IdRegs, SysRegs};
 
 /// PSTATE.DAIF bits in their SPSR/DAIF register positions.
@@ -69,12 +70,16 @@ pub(crate) struct SysState {
     pub(crate) env: SysEnv,
 }
 
-/// A vCPU: the translator's [`Cpu`] first (generated code's `rbp`), then system state.
+/// A vCPU: the translator's [`Cpu`] first (generated code's `rbp`), the MMU (its TLB
+/// probed by generated code at `rbp + MMU_OFFSET`), then system state.
 #[repr(C)]
 pub(crate) struct SysCpu {
     pub(crate) cpu: Cpu,
+    pub(crate) mmu: Mmu,
     pub(crate) sys: SysState,
 }
+
+const _: () = assert!(std::mem::offset_of!(SysCpu, mmu) == MMU_OFFSET);
 
 /// The lifting features and MIDR of a `-cpu` model in system mode.
 pub(crate) fn features(model: CpuModel) -> CpuFeatures {
@@ -98,15 +103,16 @@ pub(crate) fn features(model: CpuModel) -> CpuFeatures {
 impl SysCpu {
     /// A vCPU of `model` with CPU index `index`, in the architectural reset state (EL1h,
     /// everything masked) until [`SysCpu::reset`] applies the boot protocol.
-    pub(crate) fn new(model: CpuModel, index: usize) -> Box<SysCpu> {
+    pub(crate) fn new(model: CpuModel, index: usize, mmu: Mmu) -> Box<SysCpu> {
         let feats = features(model);
         let mut b: Box<std::mem::MaybeUninit<SysCpu>> = Box::new_uninit();
         let p = b.as_mut_ptr();
         // SAFETY: `p` points to memory for one SysCpu. `cpu` is plain data for which
-        // zero bytes are valid (see `Cpu::new`); `sys` is written whole. After both,
-        // every field is initialised.
+        // zero bytes are valid (see `Cpu::new`); `mmu` and `sys` are written whole.
+        // After the three, every field is initialised.
         let mut sc = unsafe {
             std::ptr::addr_of_mut!((*p).cpu).write_bytes(0, 1);
+            std::ptr::addr_of_mut!((*p).mmu).write(mmu);
             std::ptr::addr_of_mut!((*p).sys).write(SysState {
                 index,
                 el: 1,
@@ -123,7 +129,20 @@ impl SysCpu {
         };
         sc.cpu.monitor.addr = u64::MAX;
         sc.cpu.sys = Some(super::sysreg::sys_hook);
+        sc.mmu.el = 1;
+        sc.sync_mmu_regs();
         sc
+    }
+
+    /// Hand the translation registers to the MMU (it flushes its TLB as needed).
+    pub(crate) fn sync_mmu_regs(&mut self) {
+        let r = &self.sys.regs;
+        let (sctlr, tcr, ttbr0, ttbr1, mair) = (r.sctlr, r.tcr, r.ttbr0, r.ttbr1, r.mair);
+        self.mmu.write_reg(MmuReg::Sctlr, sctlr);
+        self.mmu.write_reg(MmuReg::Tcr, tcr);
+        self.mmu.write_reg(MmuReg::Ttbr0, ttbr0);
+        self.mmu.write_reg(MmuReg::Ttbr1, ttbr1);
+        self.mmu.write_reg(MmuReg::Mair, mair);
     }
 
     /// Apply the boot protocol's entry state (`system::boot`): x0..x3, PC, PSTATE
@@ -138,6 +157,7 @@ impl SysCpu {
         self.sys.il = false;
         self.sys.regs = SysRegs::reset();
         self.sys.regs.sctlr = r.sctlr_el1;
+        self.sync_mmu_regs();
         self.set_pstate_mode(((r.pstate >> 2) & 3) as u8, r.pstate & 1 != 0);
         self.sys.daif = r.pstate & DAIF_MASK;
     }
@@ -153,6 +173,7 @@ impl SysCpu {
         }
         let spsel = spsel && el >= 1;
         self.sys.el = el;
+        self.mmu.el = el;
         self.sys.spsel = spsel;
         self.cpu.x[31] = if spsel {
             self.sys.sp_el1
@@ -180,6 +201,7 @@ impl SysCpu {
     }
 
     /// SP_EL1's current value.
+    #[cfg(test)]
     pub(crate) fn sp_el1(&self) -> u64 {
         if self.sys.el >= 1 && self.sys.spsel {
             self.cpu.x[31]
@@ -223,8 +245,16 @@ impl SysCpu {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A vCPU on `ram` (which must outlive it) with an empty bus.
+    pub(crate) fn test_cpu(model: CpuModel, ram: &super::super::memory::Ram) -> Box<SysCpu> {
+        let bus = std::sync::Arc::new(super::super::bus::Bus::new());
+        // SAFETY: the callers keep `ram` alive longer than the vCPU.
+        let mmu = unsafe { Mmu::new(ram, bus) };
+        SysCpu::new(model, 0, mmu)
+    }
 
     fn reset_state() -> ResetState {
         ResetState {
@@ -238,7 +268,8 @@ mod tests {
 
     #[test]
     fn reset_enters_el1h_with_everything_masked() {
-        let mut c = SysCpu::new(CpuModel::Max, 0);
+        let ram = super::super::memory::Ram::new(1 << 20).unwrap();
+        let mut c = test_cpu(CpuModel::Max, &ram);
         c.reset(&reset_state());
         assert_eq!(c.cpu.x[0], 0x4800_0000);
         assert_eq!(c.cpu.pc, 0x4020_0000);
@@ -252,7 +283,8 @@ mod tests {
 
     #[test]
     fn stack_pointers_are_banked() {
-        let mut c = SysCpu::new(CpuModel::Max, 0);
+        let ram = super::super::memory::Ram::new(1 << 20).unwrap();
+        let mut c = test_cpu(CpuModel::Max, &ram);
         c.reset(&reset_state());
         c.cpu.x[31] = 0x1000; // SP_EL1
         c.set_sp_el0(0x2000);
@@ -272,7 +304,8 @@ mod tests {
 
     #[test]
     fn cpu_comes_first() {
-        let c = SysCpu::new(CpuModel::CortexA53, 0);
+        let ram = super::super::memory::Ram::new(1 << 20).unwrap();
+        let c = test_cpu(CpuModel::CortexA53, &ram);
         assert_eq!(&c.cpu as *const Cpu as usize, &*c as *const SysCpu as usize);
         assert_eq!(c.sys.id.midr, 0x410f_d034);
     }

@@ -14,8 +14,6 @@
 //!
 //! Under `-d int` both print what QEMU prints for them, one entry per exception.
 
-#![allow(dead_code)] // Not wired to Machine::run until the memory lowering lands (next commits).
-
 use crate::arm64::cpu::{ec, Exception};
 use crate::log::{self, Item};
 
@@ -158,7 +156,9 @@ mod tests {
     use crate::system::cpu::DAIF_I;
 
     fn cpu() -> Box<SysCpu> {
-        let mut c = SysCpu::new(CpuModel::Max, 0);
+        // Leaked: the vCPU's MMU keeps a pointer to it.
+        let ram = Box::leak(Box::new(crate::system::memory::Ram::new(1 << 20).unwrap()));
+        let mut c = crate::system::cpu::tests::test_cpu(CpuModel::Max, ram);
         c.reset(&ResetState {
             x: [0; 4],
             pc: 0x4008_0000,

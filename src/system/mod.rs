@@ -46,6 +46,7 @@ pub(crate) mod run;
 pub(crate) mod sysreg;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use boot::{Boot, BootFiles, Span};
 use cli::{SysOptions, PROG, README_SECTION};
@@ -146,9 +147,60 @@ pub fn run(options: SysOptions) -> Result<i32, String> {
         .boot
         .as_ref()
         .ok_or("no -kernel given: nothing to boot")?;
-    Err(format!(
-        "kernel, initrd and device tree are loaded (entry {:#x}, DTB at {:#x}), but CPU \
-         execution is not implemented in this build: see README.md, \"{README_SECTION}\"",
-        boot.reset.pc, boot.dtb.addr
-    ))
+    let reset = boot.reset;
+    let ram = machine.ram.as_ref().ok_or("no RAM")?;
+    execute(&machine.options, ram, &reset)
+}
+
+/// The MMIO bus of the machine: the PL011 UART, its bytes to stdout.
+fn devices() -> Result<Arc<bus::Bus>, String> {
+    let mut b = bus::Bus::new();
+    let uart = dev::pl011::Pl011::new(Box::new(std::io::stdout()), None);
+    b.map(
+        memory::UART.base,
+        memory::UART.size,
+        "pl011",
+        Arc::new(Mutex::new(uart)),
+    )?;
+    Ok(Arc::new(b))
+}
+
+/// Run the guest from `reset` until it powers off: the exit status.
+fn execute(opts: &SysOptions, ram: &Ram, reset: &boot::ResetState) -> Result<i32, String> {
+    let bus = devices()?;
+    // SAFETY: `ram` outlives the vCPU (both live until this function returns).
+    let mmu = unsafe { mmu::Mmu::new(ram, bus) };
+    let mut sc = cpu::SysCpu::new(opts.cpu, 0, mmu);
+    sc.mmu.log = opts.sys_log;
+    sc.reset(reset);
+    let engine = Arc::new(
+        crate::engine::Engine::new(cpu::features(opts.cpu), Box::new(mmu::lower::SysLowering))
+            .map_err(|e| e.0)?,
+    );
+    sc.sys.env.engine = Some(engine.clone());
+    engine.register_cpu(&mut sc.cpu);
+    let mut psci = psci::Psci::new(1);
+    let p: *mut cpu::SysCpu = &mut *sc;
+    // SAFETY: `sc` lives until after the run loop returns.
+    let mut fetch = unsafe { run::SysFetch::new(p) };
+    let mut env = run::RunEnv {
+        engine: engine.clone(),
+        psci: &mut psci,
+        no_reboot: opts.no_reboot,
+        log: opts.sys_log,
+    };
+    let stop = run::run(&mut sc, &mut fetch, &mut env);
+    engine.unregister_cpu(&mut sc.cpu);
+    if crate::log::enabled(crate::log::Item::Stats) {
+        crate::log::write(&engine.stats_report());
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    match stop {
+        run::Stop::PowerOff | run::Stop::Quit => Ok(0),
+        run::Stop::Reset => Err(format!(
+            "the guest asked for a reset (PSCI SYSTEM_RESET), which is not implemented: \
+             use -no-reboot to exit instead; see README.md, \"{README_SECTION}\""
+        )),
+    }
 }

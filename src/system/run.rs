@@ -15,8 +15,6 @@
 //! Instruction fetch ([`SysFetch`]) goes through the MMU; the translation context of a
 //! block is the CPU's ([`SysCpu::context`]) plus the memory lowering's bits.
 
-#![allow(dead_code)] // Not wired to Machine::run until the memory lowering lands (next commits).
-
 use std::sync::Arc;
 
 use crate::arm64::cpu::{ec, esr, Exception};
@@ -42,52 +40,38 @@ pub(crate) enum Stop {
 /// Instruction fetch for the engine: through the MMU at the CPU's current EL.
 pub(crate) struct SysFetch {
     cpu: *mut SysCpu,
-    /// Host address and size of guest RAM (at [`super::memory::RAM_BASE`]).
-    ram: *const u8,
-    ram_size: u64,
     /// The instruction abort of the last refused fetch.
     fault: Option<Exception>,
 }
 
 impl SysFetch {
     /// # Safety
-    /// `cpu` must stay live while the engine uses this fetch, and `ram` must be the
-    /// host mapping of `ram_size` bytes of guest RAM, live as long.
-    pub(crate) unsafe fn new(cpu: *mut SysCpu, ram: *const u8, ram_size: u64) -> SysFetch {
-        SysFetch {
-            cpu,
-            ram,
-            ram_size,
-            fault: None,
-        }
-    }
-
-    fn sc(&self) -> &SysCpu {
-        // SAFETY: `new`'s contract; the engine asks for words and contexts only while
-        // no generated code runs on this CPU, and nothing here writes to it.
-        unsafe { &*self.cpu }
+    /// `cpu` must stay live while the engine uses this fetch.
+    pub(crate) unsafe fn new(cpu: *mut SysCpu) -> SysFetch {
+        SysFetch { cpu, fault: None }
     }
 }
 
 impl Fetch for SysFetch {
     fn fetch(&mut self, pc: u64) -> Option<u32> {
-        let el = self.sc().sys.el;
-        let class = if el == 0 { ec::IABT_LOW } else { ec::IABT_CUR };
-        // MMU off: the physical address is the virtual one.
-        let off = pc.wrapping_sub(super::memory::RAM_BASE);
-        if pc & 3 == 0 && off < self.ram_size {
-            // SAFETY: `off + 4 <= ram_size` (off is 4-aligned and the size a multiple
-            // of 8 KiB), inside the live RAM mapping.
-            let w = unsafe { std::ptr::read_volatile(self.ram.add(off as usize) as *const u32) };
-            self.fault = None;
-            return Some(u32::from_le(w));
+        // SAFETY: `new`'s contract; the engine fetches only while no generated code
+        // runs on this CPU, so nothing else uses its MMU.
+        let mmu = unsafe { &mut (*self.cpu).mmu };
+        match mmu.fetch(pc) {
+            Ok((_pa, w)) => {
+                self.fault = None;
+                Some(w)
+            }
+            Err(e) => {
+                self.fault = Some(e);
+                None
+            }
         }
-        self.fault = Some(Exception::new(class, esr::FSC_SEA, pc));
-        None
     }
 
     fn context(&mut self, _pc: u64) -> Ctx {
-        self.sc().context()
+        // SAFETY: as in `fetch`.
+        unsafe { (*self.cpu).context() }
     }
 }
 
