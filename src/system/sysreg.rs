@@ -623,14 +623,7 @@ impl SysCpu {
         }
         match (op1, crn, crm, op2) {
             // TLBI: the MMU's (false: a form it does not implement).
-            (0, 8, _, _) => {
-                if self.mmu.tlbi((op1 << 7) | (crm << 3) | op2, xt) {
-                    Ok(())
-                } else {
-                    report_unimp(w, self.cpu.pc);
-                    Err(undef())
-                }
-            }
+            (0, 8, _, _) if self.mmu.tlbi((op1 << 7) | (crm << 3) | op2, xt) => Ok(()),
             // IC IALLU, IC IALLUIS: drop every translation.
             (0, 7, 1 | 5, 0) => {
                 if let Some(e) = &self.sys.env.engine {
