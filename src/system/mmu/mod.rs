@@ -350,6 +350,54 @@ impl Mmu {
         Exception::new(class, esr::FSC_SEA | wnr, va)
     }
 
+    /// `AT S1E1R/S1E1W/S1E0R/S1E0W, Xt` (`SYS #0, C7, C8, #op2`; `op` = `op1 << 7 | crm
+    /// << 3 | op2` as for [`Mmu::tlbi`]): the PAR_EL1 value for a stage-1 translation of
+    /// `va` checked for that access, or `None` for another form (UNDEFINED here: the
+    /// PAN forms S1E1RP/S1E1WP need FEAT_PAN). The walk does not fill the TLB.
+    ///
+    /// PAR_EL1 (64-bit format; bit 11 is RES1): on success PA[47:12], NS (bit 9: the
+    /// EL1&0 regime is Non-secure), SH (bits 8:7) and the MAIR attribute (bits 63:56);
+    /// Device and Normal Non-cacheable memory report SH = 0b10 (Arm ARM, PAR_EL1.SH). On
+    /// a fault: F (bit 0) and the fault status code in FST (bits 6:1).
+    pub fn at(&mut self, op: u32, va: u64) -> Option<u64> {
+        let (kind, el0) = match op {
+            0b000_1000_000 => (AccessKind::Read, false),
+            0b000_1000_001 => (AccessKind::Write, false),
+            0b000_1000_010 => (AccessKind::Read, true),
+            0b000_1000_011 => (AccessKind::Write, true),
+            _ => return None,
+        };
+        let regime = self.regime();
+        let result = if self.enabled() {
+            let (host, size) = (self.ram_host, self.ram_size);
+            let access = walk::Access {
+                kind,
+                el0,
+                pan: false,
+            };
+            walk::translate(&regime, va, access, &mut |pa| phys_u64(host, size, pa))
+        } else {
+            walk::flat(if regime.tbi(va, false) {
+                crate::arm64::untag(va)
+            } else {
+                va
+            })
+        };
+        const RES1: u64 = 1 << 11;
+        Some(match result {
+            Ok(t) => {
+                // MMU off: data accesses are Device-nGnRnE (attribute 0).
+                let attr = t
+                    .attr_index
+                    .map_or(0, |i| (self.regs.mair >> (8 * i as u32)) & 0xff);
+                let device_or_nc = attr & 0xf0 == 0 || attr == 0x44;
+                let sh = if device_or_nc { 0b10 } else { t.sh as u64 };
+                RES1 | (t.pa & 0x0000_ffff_ffff_f000) | (1 << 9) | (sh << 7) | (attr << 56)
+            }
+            Err(f) => RES1 | 1 | (f.status_code() as u64) << 1,
+        })
+    }
+
     /// Reads a descriptor-sized word of RAM (for `AT` and tests).
     pub fn read_phys_u64(&self, pa: u64) -> Option<u64> {
         phys_u64(self.ram_host, self.ram_size, pa)

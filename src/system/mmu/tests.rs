@@ -560,3 +560,37 @@ fn fetch_permissions() {
     mmu.el = 1;
     assert_eq!(mmu.fetch(P1 + 8), Ok((P1 + 8, 0xd503_201f)));
 }
+
+/// AT S1E1R/W and S1E0R/W give PAR_EL1: the PA with attributes, or the fault.
+#[test]
+fn address_translation_instructions() {
+    let mut m = Machine::new();
+    m.map(K, P1 | PAGE | (1 << 2)); // AttrIndx 1
+    m.map(U, P3 | PAGE | AP_EL0 | AP_RO | NG);
+    m.map(K + 0x1000, (P2 | PAGE) & !AF);
+    m.mmu_on();
+    m.cpu.mmu.write_reg(MmuReg::Mair, 0xff00); // attr 0: Device-nGnRnE, attr 1: Normal WB
+    let at = |m: &mut Machine, op2: u32, va: u64| m.cpu.mmu.at(8 << 3 | op2, va).unwrap();
+    assert_eq!(at(&mut m, 0, K + 0x123), 0xff00_0000_0000_0000 | P1 | 0xb80);
+    assert_eq!(at(&mut m, 1, K), 0xff00_0000_0000_0000 | P1 | 0xb80);
+    assert_eq!(
+        at(&mut m, 2, K),
+        0x800 | 1 | 0x0f << 1,
+        "EL0 read of an EL1 page"
+    );
+    assert_eq!(
+        at(&mut m, 2, U),
+        P3 | 0xa00 | 0x100,
+        "Device: SH reported as 0b10"
+    );
+    assert_eq!(
+        at(&mut m, 3, U),
+        0x800 | 1 | 0x0f << 1,
+        "EL0 write of a read-only page"
+    );
+    assert_eq!(at(&mut m, 0, K + 0x1000), 0x800 | 1 | 0x0b << 1);
+    assert_eq!(at(&mut m, 0, K + 0x2000), 0x800 | 1 | 0x07 << 1);
+    assert_eq!(m.cpu.mmu.at(9 << 3, K), None, "S1E1RP needs PAN");
+    m.cpu.mmu.write_reg(MmuReg::Sctlr, 0);
+    assert_eq!(at(&mut m, 0, P2 + 8), P2 | 0xb00);
+}
