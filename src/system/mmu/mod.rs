@@ -360,11 +360,12 @@ impl Mmu {
     /// Device and Normal Non-cacheable memory report SH = 0b10 (Arm ARM, PAR_EL1.SH). On
     /// a fault: F (bit 0) and the fault status code in FST (bits 6:1).
     pub fn at(&mut self, op: u32, va: u64) -> Option<u64> {
-        let (kind, el0) = match op {
-            0b000_1000_000 => (AccessKind::Read, false),
-            0b000_1000_001 => (AccessKind::Write, false),
-            0b000_1000_010 => (AccessKind::Read, true),
-            0b000_1000_011 => (AccessKind::Write, true),
+        // op1 = 0, CRm = 8; op2 = 0..=3.
+        let (kind, el0) = match (op >> 7, op >> 3 & 15, op & 7) {
+            (0, 8, 0) => (AccessKind::Read, false),
+            (0, 8, 1) => (AccessKind::Write, false),
+            (0, 8, 2) => (AccessKind::Read, true),
+            (0, 8, 3) => (AccessKind::Write, true),
             _ => return None,
         };
         let regime = self.regime();
