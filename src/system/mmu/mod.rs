@@ -215,8 +215,10 @@ impl Mmu {
     }
 
     /// Writes a translation register, flushing what its change makes stale (design
-    /// §3.4): SCTLR when M or WXN change, TCR always, TTBR0/TTBR1 when the base or the
-    /// active ASID change. MAIR only selects attributes, which the TLB does not cache.
+    /// §3.4): everything when SCTLR.M or WXN or TCR change; for TTBR0/TTBR1, the
+    /// non-global entries when the active ASID changes and the entries of a VA half
+    /// whose table base changes (so a context switch keeps the kernel's global
+    /// entries). MAIR only selects attributes, which the TLB does not cache.
     pub fn write_reg(&mut self, r: MmuReg, v: u64) {
         let old = self.regs;
         match r {
@@ -229,7 +231,39 @@ impl Mmu {
         let flush = match r {
             MmuReg::Sctlr => (old.sctlr ^ v) & (SCTLR_M | SCTLR_WXN) != 0,
             MmuReg::Tcr => old.tcr != v,
-            MmuReg::Ttbr0 | MmuReg::Ttbr1 => old != self.regs,
+            MmuReg::Ttbr0 | MmuReg::Ttbr1 => {
+                // The probe does not compare ASIDs: only the current ASID's entries
+                // (and global ones) may be present. A new table base drops its half
+                // (the architecture leaves that to the kernel's TLBIs; being stricter
+                // is allowed and cheap). Global kernel entries survive a context switch.
+                let asid = |regs: &MmuRegs| {
+                    Regime {
+                        tcr: regs.tcr,
+                        ttbr0: regs.ttbr0,
+                        ttbr1: regs.ttbr1,
+                        wxn: false,
+                    }
+                    .asid()
+                };
+                let base = |ttbr: u64| ttbr & 0x0000_ffff_ffff_fffe;
+                let mut changed = false;
+                if asid(&old) != asid(&self.regs) {
+                    self.tlb.flush_non_global();
+                    changed = true;
+                }
+                if base(old.ttbr0) != base(self.regs.ttbr0) {
+                    self.tlb.flush_half(false);
+                    changed = true;
+                }
+                if base(old.ttbr1) != base(self.regs.ttbr1) {
+                    self.tlb.flush_half(true);
+                    changed = true;
+                }
+                if changed {
+                    self.flush_indirect();
+                }
+                false
+            }
             MmuReg::Mair => false,
         };
         if flush {

@@ -786,3 +786,50 @@ fn chaining_and_indirect_branches_respect_pages() {
     assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
     assert_eq!(m.x(0), 3);
 }
+
+/// Translation-register writes: a context switch (new ASID, new TTBR0) drops the user
+/// half but keeps the kernel's global entries; SCTLR.M and TCR drop everything.
+#[test]
+fn register_writes_flush_what_they_change() {
+    // (K and U share a TLB slot; U1 does not.)
+    const U1: u64 = U + 0x1000;
+    let mut m = Machine::new();
+    let kpte = m.map(K, P1 | PAGE);
+    let upte = m.map(U1, P3 | PAGE | AP_EL0 | NG);
+    m.mmu_on();
+    m.ram.write_u64(P1, 1).unwrap();
+    m.ram.write_u64(P3, 3).unwrap();
+    let load = |m: &mut Machine, va: u64| {
+        m.set_x(1, va);
+        m.run_ok(1, &[0xf940_0022]); // ldr x2, [x1]
+        m.x(2)
+    };
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 3));
+    // Remap both behind the TLB's back: cached entries still answer.
+    m.ram.write_u64(kpte, P2 | PAGE).unwrap();
+    m.ram.write_u64(upte, P2 | PAGE | AP_EL0 | NG).unwrap();
+    m.ram.write_u64(P2, 2).unwrap();
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 3));
+    // Same value again: nothing changes.
+    let r0 = m.root0;
+    m.cpu.mmu.write_reg(MmuReg::Ttbr0, r0);
+    assert_eq!(load(&mut m, U1), 3);
+    // A new ASID (in TTBR0, TCR.A1 = 0): the user entry goes, the kernel's stays.
+    m.cpu.mmu.write_reg(MmuReg::Ttbr0, r0 | 5 << 48);
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 2));
+    // Back to ASID 0 with the user page mapped to P3 again; a global user-half entry
+    // (none here) would go with a new TTBR0 base.
+    m.ram.write_u64(upte, P3 | PAGE | AP_EL0 | NG).unwrap();
+    m.cpu.mmu.write_reg(MmuReg::Ttbr0, r0);
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 3));
+    // TCR: everything.
+    m.cpu.mmu.write_reg(MmuReg::Tcr, TCR | 1 << 37);
+    assert_eq!(load(&mut m, K), 2);
+    // A new TTBR1 base drops the kernel half: the new tables map nothing there.
+    m.ram.write_u64(kpte, P1 | PAGE).unwrap();
+    assert_eq!(load(&mut m, K), 2, "cached");
+    let t = m.table();
+    m.cpu.mmu.write_reg(MmuReg::Ttbr1, t);
+    m.set_x(1, K);
+    assert_eq!(m.run_fault(1, &[0xf940_0022], 0).esr, 0x9600_0004);
+}
