@@ -520,6 +520,18 @@ impl Mmu {
         })
     }
 
+    /// The alignment fault (DFSC 0x21) of an exclusive or atomic access to `va`.
+    pub(crate) fn alignment_fault(&mut self, va: u64, write: bool) -> Exception {
+        self.stats.aborts += 1;
+        let class = if self.el == 0 {
+            ec::DABT_LOW
+        } else {
+            ec::DABT_CUR
+        };
+        let wnr = if write { esr::WNR } else { 0 };
+        Exception::new(class, esr::FSC_ALIGN | wnr, va)
+    }
+
     /// Reads a descriptor-sized word of RAM (for `AT` and tests).
     pub fn read_phys_u64(&self, pa: u64) -> Option<u64> {
         phys_u64(self.ram_host, self.ram_size, pa)

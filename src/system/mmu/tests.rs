@@ -573,7 +573,15 @@ fn helpers_translate() {
     let e = m.run_fault(1, &[0xd50b_7421], 0);
     assert_eq!((e.esr, e.far), (0x9600_004f, K + 0x1000));
     m.run_ok(1, &[0xc85f_7c22]); // ldxr reads it
-                                 // Atomics on a device: external abort.
+                                 // Misaligned: an alignment fault before any translation, by EL; the monitor is
+                                 // cleared.
+    m.set_x(1, K + 0x3004);
+    let e = m.run_fault(1, &[0xc85f_7c22], 0); // ldxr x2, [x1]
+    assert_eq!((e.esr, e.far), (0x9600_0021, K + 0x3004));
+    let e = m.run_fault(0, &[0xf820_0025], 0); // ldadd x0, x5, [x1]
+    assert_eq!((e.esr, e.far), (0x9200_0061, K + 0x3004));
+    assert_eq!(m.cpu.cpu.monitor.addr, u64::MAX);
+    // Atomics on a device: external abort.
     m.set_x(1, K + 0x2000);
     let e = m.run_fault(1, &[0xf820_0025], 0);
     assert_eq!(e.esr, 0x9600_0050);
