@@ -166,7 +166,9 @@ impl Exception {
 /// The environment's address translation for helpers: the host address of `size`
 /// bytes at guest `va` for a read or (`write`) a write, or `None` with a synchronous
 /// exception recorded in `cpu.exception` (system mode: a TLB miss walks the page
-/// tables; MMIO gives an external abort).
+/// tables; MMIO gives an external abort). Exclusives and atomics need `va` to be
+/// `size`-aligned: the environment raises the alignment fault (and clears the
+/// exclusive monitor) when it is not.
 pub type MemTranslateFn = unsafe extern "sysv64" fn(
     cpu: *mut Cpu,
     va: u64,

@@ -353,8 +353,10 @@ pub(crate) unsafe extern "sysv64" fn slow_store(
 }
 
 /// The helpers' translation ([`crate::arm64::cpu::Cpu::translate`]): the host address of
-/// `size` bytes at `va` (aligned by the caller, so within one page) for a read or a
-/// write at the current EL, or `None` with the data abort recorded.
+/// `size` bytes at `va` for a read or a write at the current EL, or `None` with the data
+/// abort recorded: an alignment fault (DFSC 0x21) unless `va` is `size`-aligned (so the
+/// access is within one page), then translation and permission faults, and an external
+/// abort for MMIO.
 ///
 /// # Safety
 /// As [`slow_load`].
@@ -371,6 +373,13 @@ pub(crate) unsafe extern "sysv64" fn translate(
     } else {
         AccessKind::Read
     };
+    if va & (size - 1) != 0 {
+        // Exclusives and atomics (the helpers that call this) need natural alignment;
+        // it is checked before the translation.
+        cpu.monitor.addr = u64::MAX;
+        cpu.exception = mmu.alignment_fault(va, write);
+        return None;
+    }
     let idx = mmu.data_index(false);
     let within = (va & 0xfff) + size <= 0x1000;
     match mmu.lookup(va, kind, idx) {

@@ -22,6 +22,19 @@
 //! - A data abort leaves generated code as `Exit::Exception(e)` with `e.esr`/`e.far`
 //!   final (EC 0x24 from EL0, 0x25 from EL1, DFSC with level, WnR; FAR = the VA), `cpu.pc`
 //!   the faulting instruction and registers as before it.
+//! - Code pages (design §3.5): the engine must be shared (`Arc<Engine>`) and given to
+//!   [`Mmu::attach`]. The `engine::Fetch` impl takes words from [`Mmu::fetch`] (which
+//!   marks the physical page as holding code) and answers `code_page(pc)` with
+//!   [`Mmu::code_page`]: blocks are then keyed by physical page too, so the same VA in
+//!   another address space is another translation, stores into a code page (through
+//!   any mapping, from generated code or a helper) drop that page's blocks, direct
+//!   branches chain only within a page, and TLB flushes drop the indirect-branch
+//!   entries. A block must not run on after a TLBI or a translation-register write
+//!   that may remap its own page: end it (`Resync`, e.g. at the ISB that follows).
+//!   With stores tracked, IC IVAU/IALLU need not invalidate anything in system mode
+//!   (they stay correct, but each IC IVAU exit scans every block: cheaper as a no-op at
+//!   EL1). Whoever writes RAM behind the MMU's back once code runs (device DMA) must
+//!   drop the blocks of the pages it writes ([`CodePages`], `invalidate_code_page`).
 
 pub mod lower;
 pub mod tlb;
@@ -30,10 +43,11 @@ pub mod walk;
 use std::sync::Arc;
 
 use crate::arm64::cpu::{ec, esr, Cpu, Exception};
+use crate::engine::Engine;
 use crate::system::bus::Bus;
 use crate::system::cli::D_MMU;
-use crate::system::memory::{Ram, RAM_BASE};
-use tlb::{Backing, MmuIdx, Tlb, Tlbi, TLB_INVALID, TLB_MMIO};
+use crate::system::memory::{CodePages, Ram, RAM_BASE};
+use tlb::{Backing, MmuIdx, Tlb, Tlbi, TLB_INVALID, TLB_MMIO, TLB_NOTDIRTY};
 use walk::{AccessKind, Fault, Regime};
 
 /// Byte offset of the [`Mmu`] from the [`Cpu`] in system mode's vCPU struct
@@ -102,6 +116,8 @@ pub struct MmuStats {
     pub mmio: u64,
     /// Synchronous aborts raised.
     pub aborts: u64,
+    /// Stores into pages holding translated code (each dropped the page's blocks).
+    pub code_writes: u64,
 }
 
 /// The MMU state of one vCPU: its TLB (first, probed by generated code), the
@@ -117,6 +133,11 @@ pub struct Mmu {
     ram_host: *mut u8,
     ram_size: u64,
     bus: Arc<Bus>,
+    /// RAM pages holding translated code (see [`CodePages`]).
+    code: Arc<CodePages>,
+    /// The engine running this vCPU, to drop translations of written code pages and
+    /// stale indirect-branch entries ([`Mmu::attach`]).
+    engine: Option<Arc<Engine>>,
     pub stats: MmuStats,
     /// `-d` system items ([`SysOptions::sys_log`](crate::system::cli::SysOptions)):
     /// `mmu` logs faults, `guest_errors` accesses to unassigned addresses.
@@ -142,9 +163,29 @@ impl Mmu {
             ram_host: ram.host_base(),
             ram_size: ram.size(),
             bus,
+            code: Arc::new(CodePages::new(ram.size())),
+            engine: None,
             stats: MmuStats::default(),
             log: 0,
         }
+    }
+
+    /// Connects the engine that runs this vCPU's code: stores into pages holding code
+    /// then drop their translations ([`Engine::invalidate_code_page`]), and TLB flushes
+    /// drop indirect-branch entries ([`Engine::flush_indirect`]). Without it (tests of
+    /// data accesses only) code pages are not tracked.
+    pub fn attach(&mut self, engine: Arc<Engine>) {
+        self.engine = Some(engine);
+    }
+
+    /// The code-page bitmap, to share with other vCPUs' MMUs ([`Mmu::share_code_pages`]).
+    pub fn code_pages(&self) -> Arc<CodePages> {
+        self.code.clone()
+    }
+
+    /// Uses `code` (another vCPU's bitmap) as this MMU's code-page bitmap.
+    pub fn share_code_pages(&mut self, code: Arc<CodePages>) {
+        self.code = code;
     }
 
     /// Writes the message `f` makes to the log when `-d` item `item` is on.
@@ -174,8 +215,10 @@ impl Mmu {
     }
 
     /// Writes a translation register, flushing what its change makes stale (design
-    /// §3.4): SCTLR when M or WXN change, TCR always, TTBR0/TTBR1 when the base or the
-    /// active ASID change. MAIR only selects attributes, which the TLB does not cache.
+    /// §3.4): everything when SCTLR.M or WXN or TCR change; for TTBR0/TTBR1, the
+    /// non-global entries when the active ASID changes and the entries of a VA half
+    /// whose table base changes (so a context switch keeps the kernel's global
+    /// entries). MAIR only selects attributes, which the TLB does not cache.
     pub fn write_reg(&mut self, r: MmuReg, v: u64) {
         let old = self.regs;
         match r {
@@ -188,11 +231,55 @@ impl Mmu {
         let flush = match r {
             MmuReg::Sctlr => (old.sctlr ^ v) & (SCTLR_M | SCTLR_WXN) != 0,
             MmuReg::Tcr => old.tcr != v,
-            MmuReg::Ttbr0 | MmuReg::Ttbr1 => old != self.regs,
+            MmuReg::Ttbr0 | MmuReg::Ttbr1 => {
+                // The probe does not compare ASIDs: only the current ASID's entries
+                // (and global ones) may be present. A new table base drops its half
+                // (the architecture leaves that to the kernel's TLBIs; being stricter
+                // is allowed and cheap). Global kernel entries survive a context switch.
+                let asid = |regs: &MmuRegs| {
+                    Regime {
+                        tcr: regs.tcr,
+                        ttbr0: regs.ttbr0,
+                        ttbr1: regs.ttbr1,
+                        wxn: false,
+                    }
+                    .asid()
+                };
+                let base = |ttbr: u64| ttbr & 0x0000_ffff_ffff_fffe;
+                let mut changed = false;
+                if asid(&old) != asid(&self.regs) {
+                    self.tlb.flush_non_global();
+                    changed = true;
+                }
+                if base(old.ttbr0) != base(self.regs.ttbr0) {
+                    self.tlb.flush_half(false);
+                    changed = true;
+                }
+                if base(old.ttbr1) != base(self.regs.ttbr1) {
+                    self.tlb.flush_half(true);
+                    changed = true;
+                }
+                if changed {
+                    self.flush_indirect();
+                }
+                false
+            }
             MmuReg::Mair => false,
         };
         if flush {
-            self.tlb.flush_all();
+            self.flush_all();
+        }
+    }
+
+    /// Drops every TLB entry, and the engine's indirect-branch entries found by VA.
+    fn flush_all(&mut self) {
+        self.tlb.flush_all();
+        self.flush_indirect();
+    }
+
+    fn flush_indirect(&self) {
+        if let Some(e) = &self.engine {
+            e.flush_indirect();
         }
     }
 
@@ -205,6 +292,7 @@ impl Mmu {
             Some((t, _is)) => {
                 let asid16 = self.regs.tcr & (1 << 36) != 0;
                 self.tlb.tlbi(t, xt, asid16);
+                self.flush_indirect();
                 true
             }
             None => false,
@@ -226,7 +314,7 @@ impl Mmu {
             Some(off) if off < self.ram_size => Backing::Ram {
                 // SAFETY (arithmetic only): `off` is inside the RAM mapping.
                 host_page: self.ram_host as u64 + off,
-                notdirty: false,
+                notdirty: self.code.contains(pa_page),
             },
             _ => Backing::Mmio,
         }
@@ -287,6 +375,9 @@ impl Mmu {
         if tag & TLB_MMIO != 0 {
             return Some(Target::Io(info.pa_page | (va & 0xfff)));
         }
+        if tag & TLB_NOTDIRTY != 0 {
+            self.code_written(info.pa_page);
+        }
         Some(Target::Ram(va.wrapping_add(e.addend) as *mut u8))
     }
 
@@ -332,7 +423,37 @@ impl Mmu {
         // SAFETY: a RAM target is inside the RAM mapping; instructions are 4-aligned, so
         // the word does not leave the page (or the mapping).
         let word = unsafe { std::ptr::read_volatile(host.cast::<u32>()) };
-        Ok((RAM_BASE + off, u32::from_le(word)))
+        let pa = RAM_BASE + off;
+        // The page now holds code (the lifter fetches only what it translates): its
+        // writes go through the slow path from here on.
+        if self.code.insert(pa) {
+            self.tlb.set_notdirty(pa & !0xfff, true);
+        }
+        Ok((pa, u32::from_le(word)))
+    }
+
+    /// The code-page tag of `va` for [`crate::engine::Fetch::code_page`]: the physical
+    /// page instruction fetches from `va` at the current EL reach, or 1 when they fault
+    /// (a tag no page has, so the block that raises the fault is not reused once the
+    /// page is mapped).
+    pub fn code_page(&mut self, va: u64) -> u64 {
+        let idx = self.data_index(false);
+        match self.lookup(va, AccessKind::Exec, idx) {
+            Ok(Target::Ram(host)) => (RAM_BASE + (host as u64 - self.ram_host as u64)) & !0xfff,
+            _ => 1,
+        }
+    }
+
+    /// A store is about to write physical page `pa_page`, which the TLB marks as holding
+    /// code: drop the page's translations, then let stores through inline again.
+    fn code_written(&mut self, pa_page: u64) {
+        if self.code.remove(pa_page) {
+            self.stats.code_writes += 1;
+            if let Some(e) = &self.engine {
+                e.invalidate_code_page(pa_page);
+            }
+        }
+        self.tlb.set_notdirty(pa_page, false);
     }
 
     /// A synchronous external abort (DFSC 0x10) for an access to `va`: an unassigned
@@ -348,6 +469,67 @@ impl Mmu {
         };
         let wnr = if write { esr::WNR } else { 0 };
         Exception::new(class, esr::FSC_SEA | wnr, va)
+    }
+
+    /// `AT S1E1R/S1E1W/S1E0R/S1E0W, Xt` (`SYS #0, C7, C8, #op2`; `op` = `op1 << 7 | crm
+    /// << 3 | op2` as for [`Mmu::tlbi`]): the PAR_EL1 value for a stage-1 translation of
+    /// `va` checked for that access, or `None` for another form (UNDEFINED here: the
+    /// PAN forms S1E1RP/S1E1WP need FEAT_PAN). The walk does not fill the TLB.
+    ///
+    /// PAR_EL1 (64-bit format; bit 11 is RES1): on success PA[47:12], NS (bit 9: the
+    /// EL1&0 regime is Non-secure), SH (bits 8:7) and the MAIR attribute (bits 63:56);
+    /// Device and Normal Non-cacheable memory report SH = 0b10 (Arm ARM, PAR_EL1.SH). On
+    /// a fault: F (bit 0) and the fault status code in FST (bits 6:1).
+    pub fn at(&mut self, op: u32, va: u64) -> Option<u64> {
+        // op1 = 0, CRm = 8; op2 = 0..=3.
+        let (kind, el0) = match (op >> 7, op >> 3 & 15, op & 7) {
+            (0, 8, 0) => (AccessKind::Read, false),
+            (0, 8, 1) => (AccessKind::Write, false),
+            (0, 8, 2) => (AccessKind::Read, true),
+            (0, 8, 3) => (AccessKind::Write, true),
+            _ => return None,
+        };
+        let regime = self.regime();
+        let result = if self.enabled() {
+            let (host, size) = (self.ram_host, self.ram_size);
+            let access = walk::Access {
+                kind,
+                el0,
+                pan: false,
+            };
+            walk::translate(&regime, va, access, &mut |pa| phys_u64(host, size, pa))
+        } else {
+            walk::flat(if regime.tbi(va, false) {
+                crate::arm64::untag(va)
+            } else {
+                va
+            })
+        };
+        const RES1: u64 = 1 << 11;
+        Some(match result {
+            Ok(t) => {
+                // MMU off: data accesses are Device-nGnRnE (attribute 0).
+                let attr = t
+                    .attr_index
+                    .map_or(0, |i| (self.regs.mair >> (8 * i as u32)) & 0xff);
+                let device_or_nc = attr & 0xf0 == 0 || attr == 0x44;
+                let sh = if device_or_nc { 0b10 } else { t.sh as u64 };
+                RES1 | (t.pa & 0x0000_ffff_ffff_f000) | (1 << 9) | (sh << 7) | (attr << 56)
+            }
+            Err(f) => RES1 | 1 | (f.status_code() as u64) << 1,
+        })
+    }
+
+    /// The alignment fault (DFSC 0x21) of an exclusive or atomic access to `va`.
+    pub(crate) fn alignment_fault(&mut self, va: u64, write: bool) -> Exception {
+        self.stats.aborts += 1;
+        let class = if self.el == 0 {
+            ec::DABT_LOW
+        } else {
+            ec::DABT_CUR
+        };
+        let wnr = if write { esr::WNR } else { 0 };
+        Exception::new(class, esr::FSC_ALIGN | wnr, va)
     }
 
     /// Reads a descriptor-sized word of RAM (for `AT` and tests).

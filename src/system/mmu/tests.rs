@@ -59,6 +59,31 @@ impl Fetch for Words<'_> {
     }
 }
 
+/// Instruction fetch through the MMU, as system mode's run loop does it.
+struct MemFetch {
+    tc: *mut TestCpu,
+    el: u8,
+}
+
+impl MemFetch {
+    fn mmu(&mut self) -> &mut Mmu {
+        // SAFETY: see `Machine::run_at`.
+        unsafe { &mut (*self.tc).mmu }
+    }
+}
+
+impl Fetch for MemFetch {
+    fn fetch(&mut self, pc: u64) -> Option<u32> {
+        self.mmu().fetch(pc).ok().map(|(_, w)| w)
+    }
+    fn context(&mut self, _pc: u64) -> Ctx {
+        Ctx::default().with_el(self.el)
+    }
+    fn code_page(&mut self, pc: u64) -> u64 {
+        self.mmu().code_page(pc)
+    }
+}
+
 // Descriptor bits.
 const VALID_TABLE: u64 = 0b11;
 const PAGE: u64 = 0b11 | AF | (3 << 8);
@@ -78,7 +103,7 @@ const U: u64 = 0x0000_0000_0040_0000;
 
 struct Machine {
     cpu: Box<TestCpu>,
-    engine: Engine,
+    engine: Arc<Engine>,
     dev: Arc<Mutex<Recorder>>,
     /// Next free page for page tables.
     next_table: u64,
@@ -100,7 +125,9 @@ impl Machine {
             cpu: *Cpu::new(),
             mmu,
         });
-        let engine = Engine::new(CpuFeatures::default(), Box::new(SysLowering)).unwrap();
+        let engine = Arc::new(Engine::new(CpuFeatures::default(), Box::new(SysLowering)).unwrap());
+        let mut cpu = cpu;
+        cpu.mmu.attach(engine.clone());
         let mut m = Machine {
             cpu,
             engine,
@@ -164,6 +191,26 @@ impl Machine {
             ctx: Ctx::default().with_el(el),
         };
         self.engine.run(&mut self.cpu.cpu, &mut f)
+    }
+
+    /// Runs the code in guest memory at `pc` (fetched through the MMU, blocks keyed by
+    /// code page, as the run loop does) until an exit.
+    fn run_at(&mut self, el: u8, pc: u64) -> Exit {
+        self.cpu.mmu.el = el;
+        self.cpu.cpu.pc = pc;
+        let tc: *mut TestCpu = &mut *self.cpu;
+        let mut f = MemFetch { tc, el };
+        // SAFETY: `tc` is the live test vCPU; the fetch callbacks touch its Mmu only
+        // between blocks, while generated code is not running.
+        self.engine.run(unsafe { &mut (*tc).cpu }, &mut f)
+    }
+
+    /// Writes instruction words to physical `pa` (as a loader would, not through the
+    /// MMU).
+    fn code(&mut self, pa: u64, words: &[u32]) {
+        for (i, w) in words.iter().enumerate() {
+            self.ram.write(pa + 4 * i as u64, &w.to_le_bytes()).unwrap();
+        }
     }
 
     fn run_ok(&mut self, el: u8, words: &[u32]) {
@@ -526,7 +573,15 @@ fn helpers_translate() {
     let e = m.run_fault(1, &[0xd50b_7421], 0);
     assert_eq!((e.esr, e.far), (0x9600_004f, K + 0x1000));
     m.run_ok(1, &[0xc85f_7c22]); // ldxr reads it
-                                 // Atomics on a device: external abort.
+                                 // Misaligned: an alignment fault before any translation, by EL; the monitor is
+                                 // cleared.
+    m.set_x(1, K + 0x3004);
+    let e = m.run_fault(1, &[0xc85f_7c22], 0); // ldxr x2, [x1]
+    assert_eq!((e.esr, e.far), (0x9600_0021, K + 0x3004));
+    let e = m.run_fault(0, &[0xf820_0025], 0); // ldadd x0, x5, [x1]
+    assert_eq!((e.esr, e.far), (0x9200_0061, K + 0x3004));
+    assert_eq!(m.cpu.cpu.monitor.addr, u64::MAX);
+    // Atomics on a device: external abort.
     m.set_x(1, K + 0x2000);
     let e = m.run_fault(1, &[0xf820_0025], 0);
     assert_eq!(e.esr, 0x9600_0050);
@@ -559,4 +614,230 @@ fn fetch_permissions() {
     mmu.write_reg(MmuReg::Sctlr, 0);
     mmu.el = 1;
     assert_eq!(mmu.fetch(P1 + 8), Ok((P1 + 8, 0xd503_201f)));
+}
+
+/// AT S1E1R/W and S1E0R/W give PAR_EL1: the PA with attributes, or the fault.
+#[test]
+fn address_translation_instructions() {
+    let mut m = Machine::new();
+    m.map(K, P1 | PAGE | (1 << 2)); // AttrIndx 1
+    m.map(U, P3 | PAGE | AP_EL0 | AP_RO | NG);
+    m.map(K + 0x1000, (P2 | PAGE) & !AF);
+    m.mmu_on();
+    m.cpu.mmu.write_reg(MmuReg::Mair, 0xff00); // attr 0: Device-nGnRnE, attr 1: Normal WB
+    let at = |m: &mut Machine, op2: u32, va: u64| m.cpu.mmu.at(8 << 3 | op2, va).unwrap();
+    assert_eq!(at(&mut m, 0, K + 0x123), 0xff00_0000_0000_0000 | P1 | 0xb80);
+    assert_eq!(at(&mut m, 1, K), 0xff00_0000_0000_0000 | P1 | 0xb80);
+    assert_eq!(
+        at(&mut m, 2, K),
+        0x800 | 1 | 0x0f << 1,
+        "EL0 read of an EL1 page"
+    );
+    assert_eq!(
+        at(&mut m, 2, U),
+        P3 | 0xa00 | 0x100,
+        "Device: SH reported as 0b10"
+    );
+    assert_eq!(
+        at(&mut m, 3, U),
+        0x800 | 1 | 0x0f << 1,
+        "EL0 write of a read-only page"
+    );
+    assert_eq!(at(&mut m, 0, K + 0x1000), 0x800 | 1 | 0x0b << 1);
+    assert_eq!(at(&mut m, 0, K + 0x2000), 0x800 | 1 | 0x07 << 1);
+    assert_eq!(m.cpu.mmu.at(9 << 3, K), None, "S1E1RP needs PAN");
+    m.cpu.mmu.write_reg(MmuReg::Sctlr, 0);
+    assert_eq!(at(&mut m, 0, P2 + 8), P2 | 0xb00);
+}
+
+const MOV_X0_1: u32 = 0xd280_0020;
+const MOV_X0_2: u32 = 0xd280_0040;
+const MOV_X0_3: u32 = 0xd280_0060;
+const STR_W5_X1: u32 = 0xb900_0025; // str w5, [x1]
+
+/// A store into a page holding translated code drops its translations (no IC IVAU),
+/// through the not-dirty write tags; later stores into it are inline again.
+#[test]
+fn stores_into_code_pages_invalidate() {
+    let mut m = Machine::new();
+    m.map(K, P1 | PAGE);
+    m.map(K + 0x1000, P2 | PAGE);
+    m.mmu_on();
+    m.code(P1, &[MOV_X0_1, END_BRK]);
+    m.code(P2, &[STR_W5_X1, END_BRK]);
+    assert_eq!(m.run_at(1, K), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 1);
+    assert_eq!(m.run_at(1, K), Exit::Brk(0xf00));
+    let blocks = m.engine.stats().blocks;
+    // Patch the first instruction through the MMU.
+    m.set_x(1, K);
+    m.set_x(5, MOV_X0_2 as u64);
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
+    assert_eq!(m.cpu.mmu.stats.code_writes, 1);
+    assert_eq!(m.run_at(1, K), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 2, "the old translation ran");
+    assert_eq!(m.engine.stats().blocks, blocks + 2);
+    // The page is code again (retranslated): the next store is caught too.
+    m.set_x(5, MOV_X0_3 as u64);
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
+    assert_eq!(m.run_at(1, K), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 3);
+    assert_eq!(m.cpu.mmu.stats.code_writes, 2);
+    // A store into the running block's own page is caught as well.
+    m.set_x(1, K + 0x1000 + 8);
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
+    assert_eq!(m.cpu.mmu.stats.code_writes, 3);
+    // A data page: after the first (refilling) store, stores are inline.
+    m.map(K + 0x2000, P3 | PAGE);
+    m.set_x(1, K + 0x2000);
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
+    let slow = m.cpu.mmu.stats.slow;
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
+    assert_eq!(m.cpu.mmu.stats.slow, slow);
+    assert_eq!(m.cpu.mmu.stats.code_writes, 3);
+}
+
+/// The kernel writes new code into a physical page through its own mapping (page-cache
+/// reuse, module loading): the user mapping of that page sees it.
+#[test]
+fn code_written_through_an_alias() {
+    let mut m = Machine::new();
+    m.map(U, P1 | PAGE | AP_EL0 | AP_RO | NG);
+    m.map(K, P1 | PAGE | UXN);
+    m.map(K + 0x1000, P2 | PAGE);
+    m.mmu_on();
+    m.code(P1, &[MOV_X0_1, END_BRK]);
+    m.code(P2, &[STR_W5_X1, END_BRK]);
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 1);
+    m.set_x(1, K);
+    m.set_x(5, MOV_X0_3 as u64);
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 3);
+}
+
+/// One VA, two physical pages over time (two processes' code at the same address):
+/// each mapping runs its own code, and both translations stay cached.
+#[test]
+fn same_va_other_page() {
+    let mut m = Machine::new();
+    let pte = m.map(U, P1 | PAGE | AP_EL0 | AP_RO | NG);
+    m.mmu_on();
+    m.code(P1, &[MOV_X0_1, END_BRK]);
+    m.code(P2, &[MOV_X0_2, END_BRK]);
+    let tlbi_va = |m: &mut Machine| assert!(m.cpu.mmu.tlbi(3 << 3 | 3, U >> 12));
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 1);
+    m.ram
+        .write_u64(pte, P2 | PAGE | AP_EL0 | AP_RO | NG)
+        .unwrap();
+    tlbi_va(&mut m);
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 2);
+    let blocks = m.engine.stats().blocks;
+    m.ram
+        .write_u64(pte, P1 | PAGE | AP_EL0 | AP_RO | NG)
+        .unwrap();
+    tlbi_va(&mut m);
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 1);
+    assert_eq!(
+        m.engine.stats().blocks,
+        blocks,
+        "P1's translation was reused"
+    );
+    // Unmapped: an instruction fetch fault, then mapped again: runs.
+    m.ram.write_u64(pte, 0).unwrap();
+    tlbi_va(&mut m);
+    assert_eq!(m.run_at(0, U), Exit::FetchFault(U));
+    m.ram
+        .write_u64(pte, P2 | PAGE | AP_EL0 | AP_RO | NG)
+        .unwrap();
+    tlbi_va(&mut m);
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 2);
+}
+
+/// Direct branches chain only within a page; an indirect branch's table entry is
+/// dropped by a TLB invalidation, so a remapped target page runs its new code.
+#[test]
+fn chaining_and_indirect_branches_respect_pages() {
+    let mut m = Machine::new();
+    m.map(U, P1 | PAGE | AP_EL0 | AP_RO | NG);
+    let pte = m.map(U + 0x1000, P2 | PAGE | AP_EL0 | AP_RO | NG);
+    m.mmu_on();
+    m.code(P1, &[0x1400_0002, 0, 0x1400_0400]); // b .+8; (udf); b .+0x1000
+    m.code(P2 + 8, &[MOV_X0_2, END_BRK]);
+    m.code(P3 + 8, &[MOV_X0_3, END_BRK]);
+    for _ in 0..3 {
+        assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    }
+    assert_eq!(m.x(0), 2);
+    assert_eq!(
+        m.engine.stats().chains,
+        1,
+        "only the branch within the page chains"
+    );
+    // br x3 to the second page, through the indirect-branch table once it is filled.
+    m.code(P1 + 0x100, &[0xd61f_0060]);
+    m.set_x(3, U + 0x1008);
+    for _ in 0..3 {
+        assert_eq!(m.run_at(0, U + 0x100), Exit::Brk(0xf00));
+    }
+    m.ram
+        .write_u64(pte, P3 | PAGE | AP_EL0 | AP_RO | NG)
+        .unwrap();
+    assert!(m.cpu.mmu.tlbi(7 << 3 | 1, (U + 0x1000) >> 12)); // TLBI VAE1
+    assert_eq!(m.run_at(0, U + 0x100), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 3);
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 3);
+}
+
+/// Translation-register writes: a context switch (new ASID, new TTBR0) drops the user
+/// half but keeps the kernel's global entries; SCTLR.M and TCR drop everything.
+#[test]
+fn register_writes_flush_what_they_change() {
+    // (K and U share a TLB slot; U1 does not.)
+    const U1: u64 = U + 0x1000;
+    let mut m = Machine::new();
+    let kpte = m.map(K, P1 | PAGE);
+    let upte = m.map(U1, P3 | PAGE | AP_EL0 | NG);
+    m.mmu_on();
+    m.ram.write_u64(P1, 1).unwrap();
+    m.ram.write_u64(P3, 3).unwrap();
+    let load = |m: &mut Machine, va: u64| {
+        m.set_x(1, va);
+        m.run_ok(1, &[0xf940_0022]); // ldr x2, [x1]
+        m.x(2)
+    };
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 3));
+    // Remap both behind the TLB's back: cached entries still answer.
+    m.ram.write_u64(kpte, P2 | PAGE).unwrap();
+    m.ram.write_u64(upte, P2 | PAGE | AP_EL0 | NG).unwrap();
+    m.ram.write_u64(P2, 2).unwrap();
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 3));
+    // Same value again: nothing changes.
+    let r0 = m.root0;
+    m.cpu.mmu.write_reg(MmuReg::Ttbr0, r0);
+    assert_eq!(load(&mut m, U1), 3);
+    // A new ASID (in TTBR0, TCR.A1 = 0): the user entry goes, the kernel's stays.
+    m.cpu.mmu.write_reg(MmuReg::Ttbr0, r0 | 5 << 48);
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 2));
+    // Back to ASID 0 with the user page mapped to P3 again; a global user-half entry
+    // (none here) would go with a new TTBR0 base.
+    m.ram.write_u64(upte, P3 | PAGE | AP_EL0 | NG).unwrap();
+    m.cpu.mmu.write_reg(MmuReg::Ttbr0, r0);
+    assert_eq!((load(&mut m, K), load(&mut m, U1)), (1, 3));
+    // TCR: everything.
+    m.cpu.mmu.write_reg(MmuReg::Tcr, TCR | 1 << 37);
+    assert_eq!(load(&mut m, K), 2);
+    // A new TTBR1 base drops the kernel half: the new tables map nothing there.
+    m.ram.write_u64(kpte, P1 | PAGE).unwrap();
+    assert_eq!(load(&mut m, K), 2, "cached");
+    let t = m.table();
+    m.cpu.mmu.write_reg(MmuReg::Ttbr1, t);
+    m.set_x(1, K);
+    assert_eq!(m.run_fault(1, &[0xf940_0022], 0).esr, 0x9600_0004);
 }

@@ -317,6 +317,22 @@ impl Tlb {
         self.flush_where(|info| !info.global);
     }
 
+    /// Drops the entries of one VA half: the TTBR1 half (VA bit 55 set, `upper`) or the
+    /// TTBR0 half (a translation-table base change).
+    pub fn flush_half(&mut self, upper: bool) {
+        for i in 0..NUM_MMU_IDX {
+            for s in 0..TLB_SIZE {
+                let e = &mut self.tables[i][s];
+                let page = [e.read, e.write, e.exec]
+                    .into_iter()
+                    .find(|&t| t != TLB_INVALID);
+                if page.is_some_and(|t| (t >> 55 & 1 != 0) == upper) {
+                    *e = Entry::INVALID;
+                }
+            }
+        }
+    }
+
     /// Drops the non-global entries of `asid` (TLBI ASIDE1(IS)).
     pub fn flush_asid(&mut self, asid: u16) {
         self.flush_where(|info| !info.global && info.asid == asid);
@@ -667,6 +683,19 @@ mod tests {
         t.tlbi(Tlbi::Vaae1, block >> 12 & ((1 << 44) - 1), true);
         assert_eq!(t.probe(MmuIdx::El1, 0x20_0000, 1, Probe::Read), None);
         assert_eq!(t.full_flushes, 1);
+    }
+
+    #[test]
+    fn flush_one_half() {
+        let mut t = populated();
+        t.flush_half(false);
+        assert_eq!(present(&t, K), [true, true]);
+        assert_eq!(present(&t, U), [false, false]);
+        assert_eq!(present(&t, U + 0x1000), [false, false]);
+        let mut t = populated();
+        t.flush_half(true);
+        assert_eq!(present(&t, K), [false, false]);
+        assert_eq!(present(&t, U), [true, true]);
     }
 
     #[test]
