@@ -35,7 +35,7 @@ use super::bus::{lock, Bus, IrqLine, MmioDevice};
 use super::cli::{Serial, SysOptions, PROG};
 use super::dev::gic::{self, Gic};
 use super::dev::pl011::Pl011;
-use super::dev::pl031::{self, Pl031};
+use super::dev::pl031::Pl031;
 use super::dev::timer::{self, GenericTimer, TimerKind};
 use super::memory::{GIC_CPU, GIC_DIST, RTC, RTC_SPI, UART, UART_SPI};
 
@@ -225,9 +225,13 @@ fn timer_thread(sh: Arc<Shared>) {
             }
         }
         if let Some(d) = rtc_deadline {
+            // The alarm's second begins at d·10⁹ ns of wall-clock time.
+            let wall_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| t.as_nanos() as u64);
             let ns = d
-                .saturating_sub(pl031::host_seconds())
                 .saturating_mul(1_000_000_000)
+                .saturating_sub(wall_ns)
                 .max(1_000_000);
             next = Some(next.map_or(ns, |n| n.min(ns)));
         }
@@ -593,6 +597,16 @@ mod tty {
         if SAVED.set(t).is_err() {
             return; // already raw
         }
+        let t = raw(t, mux);
+        install_restorers();
+        // SAFETY: `t` is a valid termios for fd 0.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+    }
+
+    /// `t` in raw mode: bytes pass unchanged and at once (no echo, no line editing, no
+    /// CR/NL translation on input, no flow control), output post-processing stays on.
+    /// Without the mux the signal characters keep working (Ctrl-C ends ferrite).
+    pub(super) fn raw(mut t: libc::termios, mux: bool) -> libc::termios {
         t.c_iflag &= !(libc::IGNBRK
             | libc::BRKINT
             | libc::PARMRK
@@ -610,9 +624,7 @@ mod tty {
         t.c_cflag |= libc::CS8;
         t.c_cc[libc::VMIN] = 1;
         t.c_cc[libc::VTIME] = 0;
-        install_restorers();
-        // SAFETY: `t` is a valid termios for fd 0.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+        t
     }
 
     /// Puts the terminal back as it was (async-signal-safe: one tcsetattr).
@@ -773,7 +785,7 @@ mod tests {
         assert_eq!(bus.read(0x0901_1000, 4), None);
         // The RTC counts host seconds.
         let rtc = bus.read(0x0901_0000, 4).unwrap();
-        assert!(rtc.abs_diff(pl031::host_seconds() & 0xffff_ffff) <= 1);
+        assert!(rtc.abs_diff(crate::system::dev::pl031::host_seconds() & 0xffff_ffff) <= 1);
         assert!(r.board.counter().abs_diff(timer::counter()) < 62_500_000);
         assert_eq!(r.board.num_cpus(), 1);
     }
@@ -962,6 +974,46 @@ mod tests {
         assert!(r.board.quit_requested());
         r.board.wait_for_interrupt(0);
         assert_eq!(r.kicks.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn raw_terminal_mode() {
+        // SAFETY: an all-zero termios is a valid value.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        t.c_iflag = libc::ICRNL | libc::IXON | libc::BRKINT | libc::IUTF8;
+        t.c_oflag = libc::OPOST | libc::ONLCR;
+        t.c_lflag = libc::ICANON | libc::ECHO | libc::ISIG | libc::IEXTEN | libc::ECHOE;
+        t.c_cflag = libc::CS7 | libc::PARENB | libc::CREAD;
+        let r = tty::raw(t, true);
+        assert_eq!(r.c_iflag, libc::IUTF8);
+        assert_eq!(r.c_oflag, libc::OPOST | libc::ONLCR);
+        assert_eq!(r.c_lflag, libc::ECHOE);
+        assert_eq!(r.c_cflag, libc::CS8 | libc::CREAD);
+        assert_eq!((r.c_cc[libc::VMIN], r.c_cc[libc::VTIME]), (1, 0));
+        // -serial stdio: Ctrl-C still interrupts ferrite.
+        assert_eq!(tty::raw(t, false).c_lflag, libc::ECHOE | libc::ISIG);
+    }
+
+    #[test]
+    fn rtc_alarm_raises_spi_2() {
+        let r = rig(true);
+        let b = &r.board;
+        let bus = b.bus();
+        enable_irq(&bus, 34);
+        let now = bus.read(0x0901_0000, 4).unwrap();
+        assert!(bus.write(0x0901_0010, 4, 1)); // RTCIMSC
+        assert!(bus.write(0x0901_0004, 4, now + 1)); // RTCMR: the next second
+        let start = Instant::now();
+        b.wait_for_interrupt(0);
+        while !b.irq_pending(0) {
+            assert!(start.elapsed() < Duration::from_secs(4));
+            b.wait_for_interrupt(0);
+        }
+        assert!(start.elapsed() <= Duration::from_millis(2100));
+        assert_eq!(bus.read(GICC + 0x0c, 4), Some(34));
+        assert!(bus.write(0x0901_001c, 4, 1)); // RTCICR
+        assert!(bus.write(GICC + 0x10, 4, 34));
+        assert!(!b.irq_pending(0));
     }
 
     #[test]
