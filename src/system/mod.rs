@@ -32,6 +32,7 @@
 //! `memory` and gets the device tree from its caller; `fdt` uses `memory` for the machine
 //! map only.
 
+pub mod board;
 pub mod boot;
 pub mod bus;
 pub mod cli;
