@@ -45,6 +45,8 @@ pub(crate) const INT_STOP: u32 = 1 << 5;
 pub(crate) struct SysEnv {
     /// For `IC IALLU`: drop every translation.
     pub(crate) engine: Option<Arc<Engine>>,
+    /// The devices: the interrupt controller's IRQ output, the generic timer, WFI.
+    pub(crate) board: Option<Arc<super::board::Board>>,
 }
 
 /// System-mode state of one vCPU beyond [`Cpu`].
@@ -123,7 +125,10 @@ impl SysCpu {
                 sp_el1: 0,
                 regs: SysRegs::reset(),
                 id: IdRegs::of(model, &feats, index),
-                env: SysEnv { engine: None },
+                env: SysEnv {
+                    engine: None,
+                    board: None,
+                },
             });
             b.assume_init()
         };
@@ -231,6 +236,24 @@ impl SysCpu {
     /// Are IRQs masked (PSTATE.I)?
     pub(crate) fn irq_masked(&self) -> bool {
         self.sys.daif & DAIF_I != 0
+    }
+
+    /// Does the interrupt controller signal an IRQ to this CPU (masked or not)?
+    pub(crate) fn irq_signalled(&self) -> bool {
+        self.sys
+            .env
+            .board
+            .as_ref()
+            .is_some_and(|b| b.irq_pending(self.sys.index))
+    }
+
+    /// After PSTATE.I may have been cleared: with an IRQ signalled, make generated code
+    /// leave at the next block entry so the run loop takes it. (The run loop drops the
+    /// request while IRQs are masked; the board's kick only comes on a new edge.)
+    pub(crate) fn irq_check(&mut self) {
+        if !self.irq_masked() && self.irq_signalled() {
+            crate::engine::raise_interrupt(&mut self.cpu, INT_IRQ);
+        }
     }
 
     /// The SysCpu whose `cpu` field `cpu` is.

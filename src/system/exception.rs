@@ -134,6 +134,7 @@ impl SysCpu {
         }
         // An EL0 PC has no tag to keep; ELR is used as it is (top byte included).
         self.cpu.pc = elr;
+        self.irq_check();
         if log_items & D_INT != 0 {
             log::write(&format!(
                 "Exception return from AArch64 EL{from} to AArch64 EL{} PC {elr:#x}",

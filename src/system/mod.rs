@@ -47,7 +47,8 @@ pub(crate) mod run;
 pub(crate) mod sysreg;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use boot::{Boot, BootFiles, Span};
 use cli::{SysOptions, PROG, README_SECTION};
@@ -153,24 +154,20 @@ pub fn run(options: SysOptions) -> Result<i32, String> {
     execute(&machine.options, ram, &reset)
 }
 
-/// The MMIO bus of the machine: the PL011 UART, its bytes to stdout.
-fn devices() -> Result<Arc<bus::Bus>, String> {
-    let mut b = bus::Bus::new();
-    let uart = dev::pl011::Pl011::new(Box::new(std::io::stdout()), None);
-    b.map(
-        memory::UART.base,
-        memory::UART.size,
-        "pl011",
-        Arc::new(Mutex::new(uart)),
-    )?;
-    Ok(Arc::new(b))
-}
-
 /// Run the guest from `reset` until it powers off: the exit status.
 fn execute(opts: &SysOptions, ram: &Ram, reset: &boot::ResetState) -> Result<i32, String> {
-    let bus = devices()?;
+    // The vCPU the board's kick interrupts (its address, once it exists).
+    let slot = Arc::new(AtomicUsize::new(0));
+    let kick_slot = slot.clone();
+    let kick: board::Kick = Arc::new(move |_cpu| {
+        let p = kick_slot.load(Ordering::SeqCst);
+        if p != 0 {
+            crate::engine::raise_interrupt(p as *mut crate::arm64::cpu::Cpu, cpu::INT_IRQ);
+        }
+    });
+    let board = Arc::new(board::Board::new(opts, 1, kick)?);
     // SAFETY: `ram` outlives the vCPU (both live until this function returns).
-    let mmu = unsafe { mmu::Mmu::new(ram, bus) };
+    let mmu = unsafe { mmu::Mmu::new(ram, board.bus()) };
     let mut sc = cpu::SysCpu::new(opts.cpu, 0, mmu);
     sc.mmu.log = opts.sys_log;
     sc.reset(reset);
@@ -178,7 +175,10 @@ fn execute(opts: &SysOptions, ram: &Ram, reset: &boot::ResetState) -> Result<i32
         crate::engine::Engine::new(cpu::features(opts.cpu), Box::new(mmu::lower::SysLowering))
             .map_err(|e| e.0)?,
     );
+    sc.mmu.attach(engine.clone());
     sc.sys.env.engine = Some(engine.clone());
+    sc.sys.env.board = Some(board.clone());
+    slot.store(&mut sc.cpu as *mut _ as usize, Ordering::SeqCst);
     engine.register_cpu(&mut sc.cpu);
     let mut psci = psci::Psci::new(1);
     let p: *mut cpu::SysCpu = &mut *sc;
@@ -191,6 +191,7 @@ fn execute(opts: &SysOptions, ram: &Ram, reset: &boot::ResetState) -> Result<i32
         log: opts.sys_log,
     };
     let stop = run::run(&mut sc, &mut fetch, &mut env);
+    slot.store(0, Ordering::SeqCst);
     engine.unregister_cpu(&mut sc.cpu);
     if crate::log::enabled(crate::log::Item::Stats) {
         crate::log::write(&engine.stats_report());

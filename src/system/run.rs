@@ -73,6 +73,11 @@ impl Fetch for SysFetch {
         // SAFETY: as in `fetch`.
         unsafe { (*self.cpu).context() }
     }
+
+    fn code_page(&mut self, pc: u64) -> u64 {
+        // SAFETY: as in `fetch`.
+        unsafe { (*self.cpu).mmu.code_page(pc) }
+    }
 }
 
 /// The machine state the loop needs besides the CPU.
@@ -138,16 +143,39 @@ pub(crate) fn run(sc: &mut SysCpu, fetch: &mut SysFetch, env: &mut RunEnv) -> St
                 }
             }
             Exit::Interrupt => {
-                let bits = clear_interrupt(&mut sc.cpu, INT_IRQ);
-                if bits & INT_STOP != 0 {
+                let bits = clear_interrupt(&mut sc.cpu, INT_IRQ | INT_STOP);
+                if bits & INT_STOP != 0 || quit_requested(sc) {
                     return Stop::Quit;
                 }
-                if bits & INT_IRQ != 0 && !sc.irq_masked() {
+                // Masked: dropped until PSTATE.I is cleared (`SysCpu::irq_check`).
+                if !sc.irq_masked() && sc.irq_signalled() {
                     let ret = sc.cpu.pc;
                     sc.take_exception(Kind::Irq, ret, log_items);
                 }
             }
         }
+    }
+}
+
+/// Has the user asked to quit (`Ctrl-A x`)?
+fn quit_requested(sc: &SysCpu) -> bool {
+    sc.sys
+        .env
+        .board
+        .as_ref()
+        .is_some_and(|b| b.quit_requested())
+}
+
+/// WFI: sleep until an interrupt is signalled (masked or not), a timer fires or quit is
+/// requested; the next block entry then sees it. Without a board it returns at once
+/// (the architecture lets WFI complete early).
+fn wait_for_interrupt(sc: &mut SysCpu) {
+    if let Some(b) = &sc.sys.env.board {
+        b.wait_for_interrupt(sc.sys.index);
+    }
+    sc.irq_check();
+    if quit_requested(sc) {
+        crate::engine::raise_interrupt(&mut sc.cpu, INT_STOP);
     }
 }
 
@@ -159,9 +187,8 @@ fn privileged(sc: &mut SysCpu, w: u32, env: &mut RunEnv) -> Option<Stop> {
         return None;
     }
     if is_wfi(w) {
-        // With no interrupt source to wait for, WFI completes at once (the
-        // architecture allows it to be a NOP).
         sc.cpu.pc += 4;
+        wait_for_interrupt(sc);
         return None;
     }
     if is_hvc(w) && sc.sys.el >= 1 {
@@ -178,7 +205,11 @@ fn privileged(sc: &mut SysCpu, w: u32, env: &mut RunEnv) -> Option<Stop> {
             Action::SystemOff => return Some(Stop::PowerOff),
             Action::SystemReset if env.no_reboot => return Some(Stop::PowerOff),
             Action::SystemReset => return Some(Stop::Reset),
-            Action::None | Action::Standby => sc.cpu.x[0] = out.x0,
+            Action::None => sc.cpu.x[0] = out.x0,
+            Action::Standby => {
+                sc.cpu.x[0] = out.x0;
+                wait_for_interrupt(sc);
+            }
             // One CPU: CPU_OFF of the last one is DENIED and there is no CPU to
             // turn on, so these do not occur; keep going with the result.
             Action::CpuOff | Action::CpuOn { .. } => sc.cpu.x[0] = out.x0,

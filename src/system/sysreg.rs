@@ -29,8 +29,9 @@ use crate::arm64::cpu::{ec, Cpu, Exception};
 use crate::arm64::lift::CpuFeatures;
 use crate::log::{self, Item};
 
+use super::board::TimerReg;
 use super::cli::CpuModel;
-use super::cpu::{SysCpu, DAIF_I, DAIF_MASK, INT_IRQ};
+use super::cpu::{SysCpu, DAIF_I, DAIF_MASK};
 use super::mmu::MmuReg;
 
 /// A system register encoding op0:op1:CRn:CRm:op2 packed as in MRS/MSR bits 20..5.
@@ -250,6 +251,18 @@ fn timer_ctl(ctl: u64, cval: u64) -> u64 {
     (ctl & 3) | if fired { 4 } else { 0 }
 }
 
+/// The board's name of a timer register encoding.
+fn timer_reg(reg: u32) -> TimerReg {
+    match reg {
+        CNTV_CTL => TimerReg::CntvCtl,
+        CNTV_CVAL => TimerReg::CntvCval,
+        CNTV_TVAL => TimerReg::CntvTval,
+        CNTP_CTL => TimerReg::CntpCtl,
+        CNTP_CVAL => TimerReg::CntpCval,
+        _ => TimerReg::CntpTval,
+    }
+}
+
 /// The undefined-instruction exception.
 fn undef() -> Exception {
     Exception::new(ec::UNKNOWN, 0, 0)
@@ -336,7 +349,7 @@ impl SysCpu {
             AMAIR => r.amair,
             VBAR => r.vbar,
             ISR => {
-                if self.cpu.interrupt & INT_IRQ != 0 {
+                if self.irq_signalled() {
                     DAIF_I
                 } else {
                     0
@@ -383,13 +396,14 @@ impl SysCpu {
             CTR => crate::arm64::lift::system::CTR,
             DCZID => crate::arm64::lift::system::DCZID,
             CNTFRQ => crate::arm64::lift::system::CNTFRQ,
-            CNTPCT | CNTVCT => counter(),
-            CNTV_CTL => timer_ctl(r.cntv_ctl, r.cntv_cval),
-            CNTV_CVAL => r.cntv_cval,
-            CNTV_TVAL => r.cntv_cval.wrapping_sub(counter()) as u32 as u64,
-            CNTP_CTL => timer_ctl(r.cntp_ctl, r.cntp_cval),
-            CNTP_CVAL => r.cntp_cval,
-            CNTP_TVAL => r.cntp_cval.wrapping_sub(counter()) as u32 as u64,
+            CNTPCT | CNTVCT => self.counter(),
+            CNTV_CTL | CNTV_CVAL | CNTV_TVAL | CNTP_CTL | CNTP_CVAL | CNTP_TVAL => {
+                let t = timer_reg(reg);
+                match &self.sys.env.board {
+                    Some(b) => b.timer_read(self.sys.index, t),
+                    None => self.local_timer_read(t),
+                }
+            }
             TPIDRRO_EL0 => self.cpu.tpidrro_el0,
             MDSCR => r.mdscr,
             MDCCINT => r.mdccint,
@@ -535,7 +549,12 @@ impl SysCpu {
             TPIDR_EL1 => r.tpidr_el1 = v,
             TPIDRRO_EL0 => self.cpu.tpidrro_el0 = v,
             CSSELR => r.csselr = v & 0xf,
-            CNTKCTL => r.cntkctl = v & 0x3ff,
+            CNTKCTL => {
+                r.cntkctl = v & 0x3ff;
+                if let Some(b) = &self.sys.env.board {
+                    b.timer_write(self.sys.index, TimerReg::Cntkctl, v & 0x3ff);
+                }
+            }
             CNTP_TVAL | CNTP_CTL | CNTP_CVAL | CNTV_TVAL | CNTV_CTL | CNTV_CVAL => {
                 self.write_timer(reg, v)
             }
@@ -563,20 +582,48 @@ impl SysCpu {
     }
 
     fn write_timer(&mut self, reg: u32, v: u64) {
+        let t = timer_reg(reg);
+        if let Some(b) = &self.sys.env.board {
+            b.timer_write(self.sys.index, t, v);
+            return;
+        }
+        let now = counter();
         let r = &mut self.sys.regs;
-        match reg {
-            CNTV_CTL => r.cntv_ctl = v & 3,
-            CNTV_CVAL => r.cntv_cval = v,
-            CNTV_TVAL => r.cntv_cval = counter().wrapping_add(v as i32 as i64 as u64),
-            CNTP_CTL => r.cntp_ctl = v & 3,
-            CNTP_CVAL => r.cntp_cval = v,
-            _ => r.cntp_cval = counter().wrapping_add(v as i32 as i64 as u64),
+        match t {
+            TimerReg::CntvCtl => r.cntv_ctl = v & 3,
+            TimerReg::CntvCval => r.cntv_cval = v,
+            TimerReg::CntvTval => r.cntv_cval = now.wrapping_add(v as i32 as i64 as u64),
+            TimerReg::CntpCtl => r.cntp_ctl = v & 3,
+            TimerReg::CntpCval => r.cntp_cval = v,
+            _ => r.cntp_cval = now.wrapping_add(v as i32 as i64 as u64),
         }
     }
 
-    /// Write PSTATE.DAIF.
+    /// The timer registers of a CPU without a board (unit tests): stored, no interrupt.
+    fn local_timer_read(&self, t: TimerReg) -> u64 {
+        let r = &self.sys.regs;
+        match t {
+            TimerReg::CntvCtl => timer_ctl(r.cntv_ctl, r.cntv_cval),
+            TimerReg::CntvCval => r.cntv_cval,
+            TimerReg::CntvTval => r.cntv_cval.wrapping_sub(counter()) as u32 as u64,
+            TimerReg::CntpCtl => timer_ctl(r.cntp_ctl, r.cntp_cval),
+            TimerReg::CntpCval => r.cntp_cval,
+            _ => r.cntp_cval.wrapping_sub(counter()) as u32 as u64,
+        }
+    }
+
+    /// The system counter: the board's, or the host clock at the same rate.
+    fn counter(&self) -> u64 {
+        match &self.sys.env.board {
+            Some(b) => b.counter(),
+            None => counter(),
+        }
+    }
+
+    /// Write PSTATE.DAIF (an IRQ waiting behind the mask is taken next).
     pub(crate) fn set_daif(&mut self, v: u64) {
         self.sys.daif = v & DAIF_MASK;
+        self.irq_check();
     }
 
     /// MSR (immediate) word `w`.
@@ -631,6 +678,17 @@ impl SysCpu {
                 }
                 Ok(())
             }
+            // AT S1E1R/W, S1E0R/W: the walk's result in PAR_EL1.
+            (0, 7, 8, 0..=3) => match self.mmu.at((op1 << 7) | (crm << 3) | op2, xt) {
+                Some(par) => {
+                    self.sys.regs.par = par;
+                    Ok(())
+                }
+                None => {
+                    report_unimp(w, self.cpu.pc);
+                    Err(undef())
+                }
+            },
             // DC IVAC, ISW, CSW, CISW: memory is coherent; nothing to do.
             (0, 7, 6, 1 | 2) | (0, 7, 10, 2) | (0, 7, 14, 2) => Ok(()),
             _ => {
