@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use crate::arm64::cpu::{ec, esr, Exception};
+use crate::arm64::cpu::{ec, Exception};
 use crate::engine::{clear_interrupt, Engine, Exit, Fetch};
 use crate::ir::Ctx;
 use crate::log;
@@ -40,15 +40,13 @@ pub(crate) enum Stop {
 /// Instruction fetch for the engine: through the MMU at the CPU's current EL.
 pub(crate) struct SysFetch {
     cpu: *mut SysCpu,
-    /// The instruction abort of the last refused fetch.
-    fault: Option<Exception>,
 }
 
 impl SysFetch {
     /// # Safety
     /// `cpu` must stay live while the engine uses this fetch.
     pub(crate) unsafe fn new(cpu: *mut SysCpu) -> SysFetch {
-        SysFetch { cpu, fault: None }
+        SysFetch { cpu }
     }
 }
 
@@ -57,16 +55,7 @@ impl Fetch for SysFetch {
         // SAFETY: `new`'s contract; the engine fetches only while no generated code
         // runs on this CPU, so nothing else uses its MMU.
         let mmu = unsafe { &mut (*self.cpu).mmu };
-        match mmu.fetch(pc) {
-            Ok((_pa, w)) => {
-                self.fault = None;
-                Some(w)
-            }
-            Err(e) => {
-                self.fault = Some(e);
-                None
-            }
-        }
+        mmu.fetch(pc).ok().map(|(_pa, w)| w)
     }
 
     fn context(&mut self, _pc: u64) -> Ctx {
@@ -123,17 +112,17 @@ pub(crate) fn run(sc: &mut SysCpu, fetch: &mut SysFetch, env: &mut RunEnv) -> St
                 sc.take_sync(e, log_items);
             }
             Exit::FetchFault(a) => {
+                // Asked of the MMU now: the block that ends here may be a cached one
+                // from an earlier fault at this VA (blocks of unmapped code are keyed
+                // by the no-page tag), so no fetch may have failed on this run.
                 let e = if a & 3 != 0 {
                     Exception::new(ec::PC_ALIGN, 0, a)
                 } else {
-                    fetch.fault.take().unwrap_or_else(|| {
-                        let class = if sc.sys.el == 0 {
-                            ec::IABT_LOW
-                        } else {
-                            ec::IABT_CUR
-                        };
-                        Exception::new(class, esr::FSC_SEA, a)
-                    })
+                    match sc.mmu.fetch(a) {
+                        Err(e) => e,
+                        // Mapped meanwhile: the next lookup finds the page.
+                        Ok(_) => continue,
+                    }
                 };
                 sc.take_sync(e, log_items);
             }
