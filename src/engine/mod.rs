@@ -419,7 +419,7 @@ pub struct Engine {
     cache_base: usize,
     cache_size: usize,
     /// Indirect-branch tables read by generated code (see [`x64::JtEntry`]): one of
-    /// [`JT_ENTRIES`] per context below [`JT_CONTEXTS`], consecutive.
+    /// [`JT_ENTRIES`] per context with a table ([`x64::jt_slot`]), consecutive.
     jump_table: Box<[JtEntry]>,
     /// Blocks by non-zero code page (may list keys already gone), for
     /// [`Engine::invalidate_code_page`].
@@ -942,7 +942,9 @@ impl Engine {
         if let Some(word) = jt_encode(b.guest_pc, b.host, self.cache_base) {
             e.0.store(word, Ordering::SeqCst);
             if b.page != 0 {
-                let i = b.ctx.0 as usize * JT_ENTRIES + jt_index(b.guest_pc);
+                // The entry's index in the whole table (`jt_entry` found it).
+                let i = (e as *const JtEntry as usize - self.jump_table.as_ptr() as usize)
+                    / std::mem::size_of::<JtEntry>();
                 lock(&self.jt_paged).push(i);
             }
         }
@@ -962,8 +964,8 @@ impl Engine {
     /// The indirect-branch table entry block `b` would occupy (in its context's table),
     /// if its context has a table.
     fn jt_entry(&self, b: &BlockInfo) -> Option<&JtEntry> {
-        let c = b.ctx.0 as usize;
-        (c < JT_CONTEXTS).then(|| &self.jump_table[c * JT_ENTRIES + jt_index(b.guest_pc)])
+        let c = x64::jt_slot(b.ctx)?;
+        Some(&self.jump_table[c * JT_ENTRIES + jt_index(b.guest_pc)])
     }
 
     fn generation(&self) -> u64 {

@@ -653,6 +653,12 @@ fn lift_sys(l: &mut Lifter, w: u32) -> Lifted {
         (3, 7, 10, 1) | (3, 7, 11, 1) | (3, 7, 12, 1) | (3, 7, 13, 1) | (3, 7, 14, 1) => {
             Ok(Flow::Next)
         }
+        // IC IVAU in system mode: nothing to do. The environment tracks stores into
+        // pages holding translated code by physical page and drops those translations
+        // at the store itself (stronger than the architecture asks); invalidating by
+        // VA here would scan every block for each 64-byte line the kernel maintains
+        // (tens of thousands per boot).
+        (3, 7, 5, 1) if l.b.block.ctx.system() => Ok(Flow::Next),
         // IC IVAU: the translations of that line must go. Hand the address to the
         // environment and end the block so nothing stale runs after it.
         (3, 7, 5, 1) => {
