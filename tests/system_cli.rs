@@ -1,7 +1,6 @@
 //! `ferrite-system-aarch64` as a user meets it: bad inputs give one line on stderr and
 //! exit status 1 (never a panic); `-version`, `-h` and `-machine dumpdtb=` work; a
-//! machine with a kernel is prepared and then refused honestly, since this build cannot
-//! run guest code yet.
+//! machine with a kernel boots it (the synthetic Image here powers off at once).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -40,11 +39,18 @@ impl Drop for Dir {
     }
 }
 
-/// A synthetic arm64 Image: `b .`, then a header (text_offset 0, image_size 1 MiB,
-/// flags: little-endian, 4K pages, anywhere).
+/// A synthetic arm64 Image: a branch over the header (text_offset 0, image_size 1 MiB,
+/// flags: little-endian, 4K pages, anywhere) to PSCI SYSTEM_OFF over HVC.
 fn image() -> Vec<u8> {
     let mut b = vec![0u8; 0x1000];
-    b[0..4].copy_from_slice(&0x1400_0000u32.to_le_bytes());
+    b[0..4].copy_from_slice(&0x1400_0010u32.to_le_bytes()); // b .+64
+    for (i, w) in [0x52b0_8000u32, 0x7280_0100, 0xd400_0002]
+        .iter()
+        .enumerate()
+    {
+        // movz w0, #0x8400, lsl #16; movk w0, #8; hvc #0
+        b[64 + 4 * i..68 + 4 * i].copy_from_slice(&w.to_le_bytes());
+    }
     b[16..24].copy_from_slice(&0x10_0000u64.to_le_bytes());
     b[24..32].copy_from_slice(&0xau64.to_le_bytes());
     b[56..60].copy_from_slice(b"ARM\x64");
@@ -272,7 +278,7 @@ fn dumpdtb_with_kernel_initrd_and_append() {
 }
 
 #[test]
-fn a_kernel_is_loaded_then_refused_honestly() {
+fn a_kernel_is_loaded_and_run() {
     let d = Dir::new("run");
     let k = d.put("Image", &image());
     let log = d.path("log.txt");
@@ -296,10 +302,15 @@ fn a_kernel_is_loaded_then_refused_honestly() {
         "-D",
         &log,
     ]);
-    one_line_error(&out, "CPU execution is not implemented in this build");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("entry 0x40200000, DTB at 0x48000000"), "{err}");
-    assert!(Path::new(&log).exists(), "-D creates the log file");
+    assert_eq!(out.status.code(), Some(0), "exit status; stderr: {err}");
+    assert!(out.stdout.is_empty() && err.is_empty(), "{err}");
+    // -d int went to the -D file: the PSCI call that powered the machine off.
+    let text = std::fs::read_to_string(&log).expect("-D creates the log file");
+    assert!(
+        text.contains("Taking exception 11 [Hypervisor Call] on CPU 0\n...handled as PSCI call"),
+        "{text}"
+    );
 }
 
 #[test]

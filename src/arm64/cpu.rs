@@ -166,7 +166,9 @@ impl Exception {
 /// The environment's address translation for helpers: the host address of `size`
 /// bytes at guest `va` for a read or (`write`) a write, or `None` with a synchronous
 /// exception recorded in `cpu.exception` (system mode: a TLB miss walks the page
-/// tables; MMIO gives an external abort).
+/// tables; MMIO gives an external abort). Exclusives and atomics need `va` to be
+/// `size`-aligned: the environment raises the alignment fault (and clears the
+/// exclusive monitor) when it is not.
 pub type MemTranslateFn = unsafe extern "sysv64" fn(
     cpu: *mut Cpu,
     va: u64,
@@ -176,6 +178,12 @@ pub type MemTranslateFn = unsafe extern "sysv64" fn(
 
 /// The environment's counter read, see [`Cpu::counter`].
 pub type CounterFn = unsafe extern "sysv64" fn(cpu: *mut Cpu) -> u64;
+
+/// The environment's system-instruction hook, see [`Cpu::sys`]: `word` is the A64
+/// instruction (MRS, MSR, MSR immediate, SYS), `val` the value of its Xt (for MSR and
+/// SYS). Returns the value MRS writes to Xt (0 otherwise). An instruction that traps
+/// or is undefined records its exception in `cpu.exception` instead.
+pub type SysFn = unsafe extern "sysv64" fn(cpu: *mut Cpu, word: u64, val: u64) -> u64;
 
 /// Guest CPU state of one thread.
 #[repr(C, align(64))]
@@ -219,6 +227,12 @@ pub struct Cpu {
     /// CNTPCT_EL0) at [`crate::arm64::lift::system::CNTFRQ`] Hz. `None` (user mode):
     /// the host's CLOCK_MONOTONIC scaled to that frequency.
     pub counter: Option<CounterFn>,
+    /// The environment's system registers and system instructions (system mode:
+    /// EL1 state, the MMU, TLB maintenance; see [`SysFn`]). Called by the code of
+    /// blocks translated for a system-mode context ([`crate::ir::Ctx::SYSTEM`]) for
+    /// every MRS/MSR/SYS the lifter does not handle inline; `None` in user mode, whose
+    /// blocks never call it.
+    pub sys: Option<SysFn>,
     /// Spill slots for the backend's register allocator.
     pub spill: [u64; SPILL_SLOTS],
 }

@@ -44,18 +44,23 @@ use crate::x64::{
 /// attacker-chosen keys into a shared table; a guest can only slow its own lookups).
 type BlockMap = HashMap<BlockKey, Arc<BlockInfo>, PcHash>;
 
-/// What a block is looked up by: its guest PC and the context it was translated for.
+/// What a block is looked up by: its guest PC, the context it was translated for, and
+/// the code page it came from ([`Fetch::code_page`]; 0 in user mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct BlockKey {
     pc: u64,
     ctx: Ctx,
+    page: u64,
 }
 
 impl std::hash::Hash for BlockKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         // One word for [`PcHasher::write_u64`]: the context moves the PC's hash to
         // another bucket (contexts are few and small).
-        state.write_u64(self.pc ^ ((self.ctx.0 as u64) << 52).rotate_left(7));
+        // (The code page, zero in user mode, moves it again in system mode.)
+        state.write_u64(
+            self.pc ^ ((self.ctx.0 as u64) << 52).rotate_left(7) ^ self.page.rotate_left(29),
+        );
     }
 }
 
@@ -115,6 +120,18 @@ pub trait Fetch {
     /// ([`exit::RETRANSLATE`]).
     fn context(&mut self, _pc: u64) -> Ctx {
         Ctx::default()
+    }
+
+    /// Which memory the code at `pc` comes from now: a tag the environment chooses
+    /// (system mode: the physical page, never 0), part of the key blocks are found by,
+    /// so the same PC mapped to other memory is another translation, and the handle to
+    /// drop a page's blocks ([`Engine::invalidate_code_page`]). With non-zero tags the
+    /// engine chains a direct branch only within one page (so a chained jump never
+    /// crosses into a page whose mapping may have changed), and the environment must
+    /// call [`Engine::flush_indirect`] whenever mappings may have changed. 0 (the
+    /// default, user mode): one address space; nothing is tracked.
+    fn code_page(&mut self, _pc: u64) -> u64 {
+        0
     }
 }
 
@@ -306,6 +323,8 @@ pub struct BlockInfo {
     pub guest_pc: u64,
     /// The translation context it was translated for.
     pub ctx: Ctx,
+    /// The code page it was translated from ([`Fetch::code_page`]).
+    pub page: u64,
     pub guest_len: u64,
     pub host: usize,
     pub host_len: usize,
@@ -313,6 +332,21 @@ pub struct BlockInfo {
     pub pc_map: Vec<(u32, u64)>,
     /// Chained jumps into this block: (end of the `jmp rel32`, its original rel32).
     incoming: Mutex<Vec<(usize, i32)>>,
+}
+
+impl BlockInfo {
+    fn key(&self) -> BlockKey {
+        BlockKey {
+            pc: self.guest_pc,
+            ctx: self.ctx,
+            page: self.page,
+        }
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (release builds abort on panic).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 struct CodeCache {
@@ -385,8 +419,14 @@ pub struct Engine {
     cache_base: usize,
     cache_size: usize,
     /// Indirect-branch tables read by generated code (see [`x64::JtEntry`]): one of
-    /// [`JT_ENTRIES`] per context below [`JT_CONTEXTS`], consecutive.
+    /// [`JT_ENTRIES`] per context with a table ([`x64::jt_slot`]), consecutive.
     jump_table: Box<[JtEntry]>,
+    /// Blocks by non-zero code page (may list keys already gone), for
+    /// [`Engine::invalidate_code_page`].
+    pages: Mutex<HashMap<u64, Vec<BlockKey>>>,
+    /// Indirect-branch table entries filled for blocks with a code page since the last
+    /// [`Engine::flush_indirect`].
+    jt_paged: Mutex<Vec<usize>>,
 }
 
 impl Drop for Engine {
@@ -486,6 +526,8 @@ impl Engine {
             cache_base: base,
             cache_size: CODE_CACHE_SIZE,
             jump_table,
+            pages: Mutex::new(HashMap::new()),
+            jt_paged: Mutex::new(Vec::new()),
         })
     }
 
@@ -544,7 +586,8 @@ impl Engine {
     /// Find or translate the block at `pc` for the context `fetch` gives.
     fn get_block(&self, pc: u64, fetch: &mut dyn Fetch) -> Arc<BlockInfo> {
         let ctx = fetch.context(pc);
-        let key = BlockKey { pc, ctx };
+        let page = fetch.code_page(pc);
+        let key = BlockKey { pc, ctx, page };
         if let Some(b) = self.lookup(key) {
             return b;
         }
@@ -614,6 +657,7 @@ impl Engine {
         let info = Arc::new(BlockInfo {
             guest_pc: pc,
             ctx,
+            page,
             guest_len: ir.guest_len,
             host,
             host_len: compiled.code.len(),
@@ -625,6 +669,9 @@ impl Engine {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, info.clone());
+        if page != 0 {
+            lock(&self.pages).entry(page).or_default().push(key);
+        }
         self.by_host
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -681,6 +728,8 @@ impl Engine {
             for e in self.jump_table.iter() {
                 e.0.store(JT_EMPTY, Ordering::SeqCst);
             }
+            lock(&self.pages).clear();
+            lock(&self.jt_paged).clear();
         }
         for &c in &cpus {
             clear_interrupt(c as *mut Cpu, INT_FLUSH);
@@ -732,13 +781,41 @@ impl Engine {
             let keys: Vec<BlockKey> = blocks
                 .values()
                 .filter(|b| b.guest_pc < end && start < b.guest_pc + b.guest_len)
-                .map(|b| BlockKey {
-                    pc: b.guest_pc,
-                    ctx: b.ctx,
-                })
+                .map(|b| b.key())
                 .collect();
             keys.iter().filter_map(|k| blocks.remove(k)).collect()
         };
+        self.unlink(dead);
+    }
+
+    /// Invalidate every translation from code page `page` ([`Fetch::code_page`], not
+    /// 0), whatever PC and context it was translated for (system mode: a store into a
+    /// physical page that holds code). As [`Engine::invalidate`] otherwise.
+    pub fn invalidate_code_page(&self, page: u64) {
+        let Some(keys) = lock(&self.pages).remove(&page) else {
+            return;
+        };
+        let dead: Vec<Arc<BlockInfo>> = {
+            let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
+            keys.iter().filter_map(|k| blocks.remove(k)).collect()
+        };
+        self.unlink(dead);
+    }
+
+    /// Forget the indirect-branch table entries of blocks that have a code page (the
+    /// table is found by PC alone, so an environment with code pages calls this when a
+    /// PC may have come to map to another page: TLB invalidation, translation-register
+    /// writes).
+    pub fn flush_indirect(&self) {
+        let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for i in lock(&self.jt_paged).drain(..) {
+            self.jump_table[i].0.store(JT_EMPTY, Ordering::SeqCst);
+        }
+    }
+
+    /// Take blocks just removed from the map out of reach: their indirect-branch
+    /// entries and every chained jump into them.
+    fn unlink(&self, dead: Vec<Arc<BlockInfo>>) {
         if dead.is_empty() {
             return;
         }
@@ -802,8 +879,12 @@ impl Engine {
                     let generation = self.generation();
                     let target = self.get_block(cpu.pc, fetch);
                     // Chained blocks run in the context of the block the dispatcher
-                    // entered: link only within it.
-                    if self.chaining && generation == self.generation() && target.ctx == ctx {
+                    // entered: link only within it (and within a code page).
+                    if self.chaining
+                        && generation == self.generation()
+                        && target.ctx == ctx
+                        && (target.page == 0 || self.same_page(cpu.chain_slot as usize, &target))
+                    {
                         self.patch(cpu.chain_slot as usize, &target);
                     }
                     host = target.host;
@@ -850,10 +931,7 @@ impl Engine {
             .blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&BlockKey {
-                pc: b.guest_pc,
-                ctx: b.ctx,
-            })
+            .get(&b.key())
             .is_some_and(|x| x.host == b.host);
         if !live {
             return;
@@ -863,14 +941,31 @@ impl Engine {
         };
         if let Some(word) = jt_encode(b.guest_pc, b.host, self.cache_base) {
             e.0.store(word, Ordering::SeqCst);
+            if b.page != 0 {
+                // The entry's index in the whole table (`jt_entry` found it).
+                let i = (e as *const JtEntry as usize - self.jump_table.as_ptr() as usize)
+                    / std::mem::size_of::<JtEntry>();
+                lock(&self.jt_paged).push(i);
+            }
         }
+    }
+
+    /// Is the block holding the chain slot `slot_end` on `target`'s code page (and VA
+    /// page)?
+    fn same_page(&self, slot_end: usize, target: &BlockInfo) -> bool {
+        let by_host = self.by_host.read().unwrap_or_else(|e| e.into_inner());
+        by_host.range(..slot_end).next_back().is_some_and(|(_, b)| {
+            slot_end <= b.host + b.host_len
+                && b.page == target.page
+                && (b.guest_pc ^ target.guest_pc) >> 12 == 0
+        })
     }
 
     /// The indirect-branch table entry block `b` would occupy (in its context's table),
     /// if its context has a table.
     fn jt_entry(&self, b: &BlockInfo) -> Option<&JtEntry> {
-        let c = b.ctx.0 as usize;
-        (c < JT_CONTEXTS).then(|| &self.jump_table[c * JT_ENTRIES + jt_index(b.guest_pc)])
+        let c = x64::jt_slot(b.ctx)?;
+        Some(&self.jump_table[c * JT_ENTRIES + jt_index(b.guest_pc)])
     }
 
     fn generation(&self) -> u64 {
@@ -892,10 +987,7 @@ impl Engine {
             .blocks
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&BlockKey {
-                pc: target.guest_pc,
-                ctx: target.ctx,
-            })
+            .get(&target.key())
             .is_some_and(|b| b.host == target.host);
         if !live {
             return;

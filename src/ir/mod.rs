@@ -273,18 +273,24 @@ pub enum Op {
     Select(Val, Val, Val),
     /// defines: a guest memory load of `size` bytes (1, 2, 4, 8), zero- or
     /// sign-extended to 64 bits.
+    ///
+    /// `unpriv` (LDTR and its variants): checked with EL0 permissions even at EL1.
+    /// User mode runs at EL0, where it changes nothing.
     Load {
         size: u8,
         signed: bool,
         addr: Val,
         order: Order,
+        unpriv: bool,
     },
-    /// A guest memory store of the low `size` bytes of `val`.
+    /// A guest memory store of the low `size` bytes of `val` (`unpriv`: STTR and its
+    /// variants, as for `Load`).
     Store {
         size: u8,
         addr: Val,
         val: Val,
         order: Order,
+        unpriv: bool,
     },
     /// defines: 64-bit lane `lane` (0 = low, 1 = high) of vector register `v`.
     GetVLane(u8, u8),
@@ -580,13 +586,22 @@ pub struct Block {
 /// ([`crate::engine::Fetch::context`]) and part of the key blocks are looked up by
 /// (with the PC). Bits 8..=9 are the exception level, which the lifter reads; bits
 /// 0..=7 belong to the environment's memory lowering (user mode: bit 0, Top Byte
-/// Ignore applied inline, see [`crate::x64::Identity`]); the rest are reserved for
+/// Ignore applied inline, see [`crate::x64::Identity`]); bits 10 and 11 mark system
+/// mode and its SPSel ([`Ctx::SYSTEM`], [`Ctx::SPSEL`]); the rest are reserved for
 /// system mode (MMU state, alignment checking, FP enable, …).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Ctx(pub u32);
 
 impl Ctx {
     const EL_SHIFT: u32 = 8;
+    /// Bit 10: the code runs on the system machine (`ferrite-system-aarch64`), whose
+    /// environment models EL1: system registers, exceptions and the privileged
+    /// instructions go to it (through [`crate::arm64::cpu::Cpu::sys`]) instead of being
+    /// user mode's EL0-only subset. Clear in user mode.
+    pub const SYSTEM: u32 = 1 << 10;
+    /// Bit 11 (system mode): PSTATE.SPSel, the stack pointer in `x[31]` is SP_ELx
+    /// (set) or SP_EL0 (clear). At EL1 it decides whether `MRS/MSR SP_EL0` is allowed.
+    pub const SPSEL: u32 = 1 << 11;
 
     /// The exception level the code runs at (0 in user mode).
     pub fn el(self) -> u8 {
@@ -601,6 +616,16 @@ impl Ctx {
     /// The memory lowering's bits (0..=7).
     pub fn lowering(self) -> u8 {
         self.0 as u8
+    }
+
+    /// Is this a system-mode context ([`Ctx::SYSTEM`])?
+    pub fn system(self) -> bool {
+        self.0 & Self::SYSTEM != 0
+    }
+
+    /// PSTATE.SPSel of a system-mode context ([`Ctx::SPSEL`]).
+    pub fn spsel(self) -> bool {
+        self.0 & Self::SPSEL != 0
     }
 }
 
@@ -751,6 +776,7 @@ impl Builder {
             signed,
             addr,
             order,
+            unpriv: false,
         })
     }
     pub fn store(&mut self, size: u8, addr: Val, val: Val, order: Order) {
@@ -759,6 +785,27 @@ impl Builder {
             addr,
             val,
             order,
+            unpriv: false,
+        });
+    }
+    /// An unprivileged load (LDTR): see [`Op::Load`].
+    pub fn load_unpriv(&mut self, size: u8, signed: bool, addr: Val) -> Val {
+        self.push(Op::Load {
+            size,
+            signed,
+            addr,
+            order: Order::Plain,
+            unpriv: true,
+        })
+    }
+    /// An unprivileged store (STTR): see [`Op::Store`].
+    pub fn store_unpriv(&mut self, size: u8, addr: Val, val: Val) {
+        self.push(Op::Store {
+            size,
+            addr,
+            val,
+            order: Order::Plain,
+            unpriv: true,
         });
     }
     pub fn get_vlane(&mut self, v: u8, lane: u8) -> Val {

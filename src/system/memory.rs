@@ -267,6 +267,49 @@ impl Drop for Ram {
     }
 }
 
+/// One bit per page of RAM: the page holds code that has been translated (design
+/// §3.5). A set bit makes the MMU give the page's TLB write tags the not-dirty flag, so
+/// every store into it takes the slow path, which drops the page's translations and
+/// clears the bit. Shared by the vCPUs (atomic bits); addresses outside RAM are never
+/// code pages.
+pub struct CodePages {
+    bits: Box<[std::sync::atomic::AtomicU64]>,
+}
+
+impl CodePages {
+    pub fn new(ram_size: u64) -> CodePages {
+        let pages = ram_size.div_ceil(4096) as usize;
+        CodePages {
+            bits: (0..pages.div_ceil(64))
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    /// The word and bit of the page holding `pa`, if it is RAM.
+    fn at(&self, pa: u64) -> Option<(&std::sync::atomic::AtomicU64, u64)> {
+        let page = (pa.checked_sub(RAM_BASE)? >> 12) as usize;
+        Some((self.bits.get(page / 64)?, 1 << (page % 64)))
+    }
+
+    pub fn contains(&self, pa: u64) -> bool {
+        self.at(pa)
+            .is_some_and(|(w, b)| w.load(std::sync::atomic::Ordering::Relaxed) & b != 0)
+    }
+
+    /// Marks the page of `pa`; true if it was not marked before.
+    pub fn insert(&self, pa: u64) -> bool {
+        self.at(pa)
+            .is_some_and(|(w, b)| w.fetch_or(b, std::sync::atomic::Ordering::SeqCst) & b == 0)
+    }
+
+    /// Unmarks the page of `pa`; true if it was marked.
+    pub fn remove(&self, pa: u64) -> bool {
+        self.at(pa)
+            .is_some_and(|(w, b)| w.fetch_and(!b, std::sync::atomic::Ordering::SeqCst) & b != 0)
+    }
+}
+
 /// A size as `-m` would spell it: `1G`, `128M`, `1008K` or bytes.
 pub fn human_size(bytes: u64) -> String {
     for (shift, suffix) in [(40, "T"), (30, "G"), (20, "M"), (10, "K")] {
@@ -386,6 +429,22 @@ mod tests {
         for pair in windows.windows(2) {
             assert!(pair[0].1.end() <= pair[1].1.base, "sorted, disjoint");
         }
+    }
+
+    #[test]
+    fn code_page_bits() {
+        let c = CodePages::new(1 << 20);
+        assert!(!c.contains(RAM_BASE));
+        assert!(c.insert(RAM_BASE + 0x1234));
+        assert!(!c.insert(RAM_BASE + 0x1000), "same page");
+        assert!(c.contains(RAM_BASE + 0x1fff));
+        assert!(!c.contains(RAM_BASE + 0x2000));
+        assert!(!c.insert(RAM_BASE + (1 << 20)), "outside RAM");
+        assert!(!c.insert(0x0900_0000));
+        assert!(c.insert(RAM_BASE + (1 << 20) - 1));
+        assert!(c.remove(RAM_BASE + 0x1000));
+        assert!(!c.remove(RAM_BASE + 0x1000));
+        assert!(!c.contains(RAM_BASE + 0x1234));
     }
 
     #[test]

@@ -32,16 +32,23 @@
 //! `memory` and gets the device tree from its caller; `fdt` uses `memory` for the machine
 //! map only.
 
+pub mod board;
 pub mod boot;
 pub mod bus;
 pub mod cli;
+pub(crate) mod cpu;
 pub mod dev;
+pub(crate) mod exception;
 pub mod fdt;
 pub mod memory;
 pub mod mmu;
 pub mod psci;
+pub(crate) mod run;
+pub(crate) mod sysreg;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use boot::{Boot, BootFiles, Span};
 use cli::{SysOptions, PROG, README_SECTION};
@@ -142,9 +149,60 @@ pub fn run(options: SysOptions) -> Result<i32, String> {
         .boot
         .as_ref()
         .ok_or("no -kernel given: nothing to boot")?;
-    Err(format!(
-        "kernel, initrd and device tree are loaded (entry {:#x}, DTB at {:#x}), but CPU \
-         execution is not implemented in this build: see README.md, \"{README_SECTION}\"",
-        boot.reset.pc, boot.dtb.addr
-    ))
+    let reset = boot.reset;
+    let ram = machine.ram.as_ref().ok_or("no RAM")?;
+    execute(&machine.options, ram, &reset)
+}
+
+/// Run the guest from `reset` until it powers off: the exit status.
+fn execute(opts: &SysOptions, ram: &Ram, reset: &boot::ResetState) -> Result<i32, String> {
+    // The vCPU the board's kick interrupts (its address, once it exists).
+    let slot = Arc::new(AtomicUsize::new(0));
+    let kick_slot = slot.clone();
+    let kick: board::Kick = Arc::new(move |_cpu| {
+        let p = kick_slot.load(Ordering::SeqCst);
+        if p != 0 {
+            crate::engine::raise_interrupt(p as *mut crate::arm64::cpu::Cpu, cpu::INT_IRQ);
+        }
+    });
+    let board = Arc::new(board::Board::new(opts, 1, kick)?);
+    // SAFETY: `ram` outlives the vCPU (both live until this function returns).
+    let mmu = unsafe { mmu::Mmu::new(ram, board.bus()) };
+    let mut sc = cpu::SysCpu::new(opts.cpu, 0, mmu);
+    sc.mmu.log = opts.sys_log;
+    sc.reset(reset);
+    let engine = Arc::new(
+        crate::engine::Engine::new(cpu::features(opts.cpu), Box::new(mmu::lower::SysLowering))
+            .map_err(|e| e.0)?,
+    );
+    sc.mmu.attach(engine.clone());
+    sc.sys.env.engine = Some(engine.clone());
+    sc.sys.env.board = Some(board.clone());
+    slot.store(&mut sc.cpu as *mut _ as usize, Ordering::SeqCst);
+    engine.register_cpu(&mut sc.cpu);
+    let mut psci = psci::Psci::new(1);
+    let p: *mut cpu::SysCpu = &mut *sc;
+    // SAFETY: `sc` lives until after the run loop returns.
+    let mut fetch = unsafe { run::SysFetch::new(p) };
+    let mut env = run::RunEnv {
+        engine: engine.clone(),
+        psci: &mut psci,
+        no_reboot: opts.no_reboot,
+        log: opts.sys_log,
+    };
+    let stop = run::run(&mut sc, &mut fetch, &mut env);
+    slot.store(0, Ordering::SeqCst);
+    engine.unregister_cpu(&mut sc.cpu);
+    if crate::log::enabled(crate::log::Item::Stats) {
+        crate::log::write(&engine.stats_report());
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    match stop {
+        run::Stop::PowerOff | run::Stop::Quit => Ok(0),
+        run::Stop::Reset => Err(format!(
+            "the guest asked for a reset (PSCI SYSTEM_RESET), which is not implemented: \
+             use -no-reboot to exit instead; see README.md, \"{README_SECTION}\""
+        )),
+    }
 }

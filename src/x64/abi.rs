@@ -50,17 +50,33 @@ pub struct Runtime {
     pub cache_base: usize,
 }
 
-/// Translation contexts with an indirect-branch table of their own (contexts
-/// `0..JT_CONTEXTS`, one table each, consecutive from [`Runtime::jump_table`]); blocks
-/// of other contexts send every indirect branch to the dispatcher.
-pub const JT_CONTEXTS: usize = 4;
+/// Indirect-branch tables: one per translation context that has one (see [`jt_slot`]),
+/// consecutive from [`Runtime::jump_table`]; blocks of other contexts send every
+/// indirect branch to the dispatcher.
+pub const JT_CONTEXTS: usize = 6;
+
+/// The indirect-branch table of context `ctx`, if it has one: user mode's contexts
+/// 0..=3 (its lowering's bits), and system mode's two common ones, EL0 and EL1 on
+/// SP_EL1 (with no lowering bits), in tables 4 and 5. Distinct contexts get distinct
+/// tables, so entries never alias across contexts.
+pub fn jt_slot(ctx: crate::ir::Ctx) -> Option<usize> {
+    use crate::ir::Ctx;
+    const SYS_EL0: u32 = Ctx::SYSTEM;
+    const SYS_EL1H: u32 = Ctx::SYSTEM | Ctx::SPSEL | (1 << 8);
+    match ctx.0 {
+        c @ 0..=3 => Some(c as usize),
+        SYS_EL0 => Some(4),
+        SYS_EL1H => Some(5),
+        _ => None,
+    }
+}
 
 impl Runtime {
     /// The indirect-branch table blocks of context `ctx` look targets up in (of the same
     /// context: entries never alias across contexts), if any.
     pub fn jump_table_for(&self, ctx: crate::ir::Ctx) -> Option<usize> {
-        let c = ctx.0 as usize;
-        (self.jump_table != 0 && c < JT_CONTEXTS)
+        let c = jt_slot(ctx)?;
+        (self.jump_table != 0)
             .then(|| self.jump_table + c * JT_ENTRIES * std::mem::size_of::<JtEntry>())
     }
 }

@@ -29,6 +29,8 @@ pub struct Access {
     /// Bytes accessed: 1, 2, 4, 8 or 16.
     pub size: u8,
     pub write: bool,
+    /// LDTR/STTR: checked with EL0 permissions (see [`crate::ir::Op::Load`]).
+    pub unpriv: bool,
 }
 
 /// What a slow load or store returns (in `rax`:`rdx`, the SysV return of a 16-byte
@@ -71,6 +73,8 @@ pub mod info {
     pub const VECTOR: u64 = 1 << 10;
     /// The access is a release store (ordered after earlier accesses, `STLR`).
     pub const RELEASE: u64 = 1 << 11;
+    /// The access is unprivileged (LDTR/STTR): EL0 permissions even at EL1.
+    pub const UNPRIV: u64 = 1 << 12;
     /// Shift of the vector register number.
     pub const VREG_SHIFT: u32 = 16;
 }
@@ -312,7 +316,11 @@ impl Emitter<'_> {
             .then(|| self.asm.new_dynamic_label());
         match *op {
             Op::Load {
-                size, signed, addr, ..
+                size,
+                signed,
+                addr,
+                unpriv,
+                ..
             } => {
                 // x86 loads already have acquire semantics (TSO).
                 self.addr_to_rax(i, addr, cached);
@@ -320,7 +328,11 @@ impl Emitter<'_> {
                     &mut self.asm,
                     self.block.ctx,
                     RAX,
-                    Access { size, write: false },
+                    Access {
+                        size,
+                        write: false,
+                        unpriv,
+                    },
                     slow,
                 );
                 self.free_dead(i);
@@ -340,7 +352,9 @@ impl Emitter<'_> {
                     (8, _) => dynasm!(self.asm ; .arch x64 ; mov Rq(rd), [rax]),
                     _ => panic!("x64 backend: bad load size {size}"),
                 }
-                let inf = size as u64 | if signed { info::SIGNED } else { 0 };
+                let inf = size as u64
+                    | if signed { info::SIGNED } else { 0 }
+                    | if unpriv { info::UNPRIV } else { 0 };
                 self.slow_site(slow, SlowKind::Load { rd }, inf, Some(rd));
                 self.finish_direct(i, rd);
             }
@@ -349,6 +363,7 @@ impl Emitter<'_> {
                 addr,
                 val,
                 order,
+                unpriv,
             } => {
                 // A release store must not pass a later acquire load (Arm's RCsc
                 // STLR→LDAR order); x86 only keeps that order for locked ops, so
@@ -374,7 +389,11 @@ impl Emitter<'_> {
                     &mut self.asm,
                     self.block.ctx,
                     RAX,
-                    Access { size, write: true },
+                    Access {
+                        size,
+                        write: true,
+                        unpriv,
+                    },
                     slow,
                 );
                 self.mark_fault_point();
@@ -393,7 +412,10 @@ impl Emitter<'_> {
                     (8, _, true) => dynasm!(self.asm ; .arch x64 ; xchg [rax], rcx),
                     _ => panic!("x64 backend: bad store size {size}"),
                 }
-                let inf = size as u64 | info::WRITE | if locked { info::RELEASE } else { 0 };
+                let inf = size as u64
+                    | info::WRITE
+                    | if locked { info::RELEASE } else { 0 }
+                    | if unpriv { info::UNPRIV } else { 0 };
                 self.slow_site(slow, SlowKind::Store(rv), inf, None);
                 self.free_dead(i);
                 self.rax_cache = None;
@@ -406,7 +428,11 @@ impl Emitter<'_> {
                     &mut self.asm,
                     self.block.ctx,
                     RAX,
-                    Access { size, write: false },
+                    Access {
+                        size,
+                        write: false,
+                        unpriv: false,
+                    },
                     slow,
                 );
                 self.mark_fault_point();
@@ -431,7 +457,11 @@ impl Emitter<'_> {
                     &mut self.asm,
                     self.block.ctx,
                     RAX,
-                    Access { size, write: true },
+                    Access {
+                        size,
+                        write: true,
+                        unpriv: false,
+                    },
                     slow,
                 );
                 match size {

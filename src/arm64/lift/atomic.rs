@@ -117,10 +117,12 @@ fn alignment_fault(cpu: &mut Cpu, addr: u64, write: bool) {
 
 /// The host address of the `size` bytes at guest `addr` for an exclusive or atomic
 /// access, which must be `size`-aligned: `None` with the exception recorded (alignment
-/// fault, or whatever the environment's translation raises) otherwise.
+/// fault, or whatever the environment's translation raises) otherwise. An environment
+/// with a translation of its own checks the alignment itself (it knows the exception
+/// level, which the syndrome depends on).
 #[inline]
 fn guest_access(cpu: &mut Cpu, addr: u64, size: u64, write: bool) -> Option<u64> {
-    if addr & (size - 1) != 0 {
+    if cpu.mem_translate.is_none() && addr & (size - 1) != 0 {
         alignment_fault(cpu, addr, write);
         return None;
     }

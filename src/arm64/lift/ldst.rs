@@ -19,8 +19,9 @@
 //!   lower address; SIMD&FP `LDP` with `Rt == Rt2`: it gets the value from the higher
 //!   address (qemu loads the two halves in order into the registers).
 //!
-//! LDTR/STTR behave like LDR/STR: user mode runs at EL0, where the unprivileged forms
-//! are ordinary accesses. Prefetches emit no IR at all.
+//! LDTR/STTR behave like LDR/STR at EL0 (all of user mode), where the unprivileged forms
+//! are ordinary accesses; at EL1 they become `unpriv` loads and stores, which the memory
+//! lowering checks with EL0 permissions. Prefetches emit no IR at all.
 
 use super::{bit, bits, sext, Flow, LiftError, Lifted, Lifter};
 use crate::arm64::decode::{Class, Encoding};
@@ -219,7 +220,21 @@ fn lift_imm9(l: &mut Lifter, w: u32) -> Lifted {
     let base = l.xsp(rn);
     let moved = offset(l, base, imm);
     match imm9_form(w) {
-        Imm9Form::Unscaled | Imm9Form::Unpriv => access(l, x, rt, moved),
+        Imm9Form::Unscaled => access(l, x, rt, moved),
+        // At EL0 (all of user mode) the unprivileged forms are ordinary accesses.
+        Imm9Form::Unpriv if l.el() == 0 => access(l, x, rt, moved),
+        Imm9Form::Unpriv => match x {
+            Xfer::StoreX { size } => {
+                let v = l.x(rt);
+                l.b.store_unpriv(size, moved, v);
+            }
+            Xfer::LoadX { size, signed, w } => {
+                let v = l.b.load_unpriv(size, signed, moved);
+                l.set_x(w, rt, v);
+            }
+            // imm9_kind: no SIMD&FP or prefetch form is unprivileged.
+            _ => return Err(LiftError::Undefined),
+        },
         Imm9Form::Pre => {
             access(l, x, rt, moved);
             l.set_xsp(W::W64, rn, moved);

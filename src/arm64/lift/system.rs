@@ -3,9 +3,23 @@
 //! NOPs on a CPU without FEAT_PAuth), CLREX, DMB/DSB/ISB, MRS/MSR of the EL0-visible
 //! system registers (and the ID registers, as Linux's CPUID emulation exposes them),
 //! and the EL0 cache maintenance operations DC ZVA/CVAU/CVAC/CIVAC/CVAP and IC IVAU.
+//!
+//! In a system-mode context ([`Ctx::system`](crate::ir::Ctx::system)) the CPU has EL1
+//! and an environment that models it. Then every MRS, MSR (register and immediate) and
+//! SYS that is not one of the EL0 registers or cache operations above calls the
+//! environment's hook [`Cpu::sys`] with the instruction word: it reads or writes the
+//! system register, or does the TLB/cache/address-translation operation, checking the
+//! exception level itself (an EL0 access to an EL1 register traps with EC 0x18, an
+//! unknown register is UNDEFINED), and records any exception in `cpu.exception`. A
+//! write that changes how code is translated (SCTLR, TCR, TTBRx, SPSel) or TLB
+//! maintenance ends the block with a resync; one that may unmask interrupts (DAIF,
+//! DAIFClr) ends it with a plain jump, so the next block's entry check sees a pending
+//! interrupt. ERET and WFI (and HVC, SMC, HLT as in user mode) end the block with a
+//! `Privileged` exit that the environment's run loop carries out. In user mode all of
+//! this stays exactly as it was: EL1 registers and instructions are undefined.
 
 use super::{bit, bits, helper, Flow, Lifted, Lifter};
-use crate::arm64::cpu::Cpu;
+use crate::arm64::cpu::{ec, Cpu, Exception};
 use crate::arm64::decode::{Class, Encoding};
 use crate::arm64::disas;
 use crate::ir::{Term, Trap, W};
@@ -57,8 +71,22 @@ pub const ENCODINGS: &[Encoding] = &[
         "HINT",
         "11010101_00000011_0010xxxx_xxx11111",
         Class::System,
-        lift_nop,
+        lift_hint,
         dis_hint,
+    ),
+    Encoding::new(
+        "MSR (immediate)",
+        "11010101_00000xxx_0100xxxx_xxx11111",
+        Class::System,
+        lift_msr_imm,
+        dis_msr_imm,
+    ),
+    Encoding::new(
+        "ERET",
+        "11010110_10011111_00000011_11100000",
+        Class::System,
+        lift_eret,
+        dis_eret,
     ),
     Encoding::new(
         "CLREX",
@@ -151,6 +179,110 @@ fn lift_nop(_l: &mut Lifter, _w: u32) -> Lifted {
     Ok(Flow::Next)
 }
 
+/// Hints are NOPs, except WFI in system mode: the environment's run loop waits for an
+/// interrupt there. (WFE stays a NOP: with one CPU nothing else sends an event, and
+/// spinning on WFE is what a woken CPU would do anyway.)
+fn lift_hint(l: &mut Lifter, w: u32) -> Lifted {
+    if l.b.block.ctx.system() && bits(w, 11, 5) == 3 {
+        return l.trap(Trap::Privileged(w));
+    }
+    Ok(Flow::Next)
+}
+
+/// The environment's hook for a system instruction (see [`Cpu::sys`]). Without one
+/// (not possible in a system-mode block) the instruction is undefined.
+unsafe extern "C" fn h_sys(cpu: *mut u8, word: u64, val: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: generated code passes its own `Cpu` pointer as the first argument.
+    let cpu = unsafe { &mut *(cpu as *mut Cpu) };
+    match cpu.sys {
+        // SAFETY: the environment's function, given this live Cpu.
+        Some(f) => unsafe { f(cpu, word, val) },
+        None => {
+            cpu.exception = Exception::new(ec::UNKNOWN, 0, 0);
+            0
+        }
+    }
+}
+
+/// Call the environment's hook for instruction `w` with Xt = `val`.
+fn sys_hook(l: &mut Lifter, w: u32, val: Option<crate::ir::Val>) -> crate::ir::Val {
+    let word = l.konst(w as u64);
+    let v = match val {
+        Some(v) => v,
+        None => l.konst(0),
+    };
+    l.b.call(helper("sys", h_sys), &[word, v])
+}
+
+/// How a system-mode block goes on after a system instruction handled by the hook.
+fn after_hook(l: &mut Lifter, how: After) -> Lifted {
+    Ok(match how {
+        After::Next => Flow::Next,
+        After::Jump => Flow::End(Term::Goto(l.next_pc())),
+        After::Resync => Flow::End(Term::Trap {
+            trap: Trap::Resync,
+            pc: l.next_pc(),
+        }),
+    })
+}
+
+/// See [`after_hook`].
+enum After {
+    /// Nothing the translation depends on changed.
+    Next,
+    /// Interrupts may have been unmasked: a chainable jump, whose target's entry
+    /// checks for a pending interrupt.
+    Jump,
+    /// The translation context (EL, SPSel, MMU) or the TLB may have changed: look the
+    /// next block up again.
+    Resync,
+}
+
+/// MSR (immediate): PSTATE fields. Only system mode has any (DAIFSet, DAIFClr, SPSel
+/// and what the environment implements); in user mode they are undefined, as before.
+fn lift_msr_imm(l: &mut Lifter, w: u32) -> Lifted {
+    if !l.b.block.ctx.system() {
+        return Err(super::LiftError::Undefined);
+    }
+    sys_hook(l, w, None);
+    let how = match (bits(w, 18, 16), bits(w, 7, 5)) {
+        // DAIFSet: masks only.
+        (3, 6) => After::Next,
+        // DAIFClr: may unmask a pending interrupt.
+        (3, 7) => After::Jump,
+        _ => After::Resync,
+    };
+    after_hook(l, how)
+}
+
+fn dis_msr_imm(w: u32, _pc: u64) -> String {
+    let imm = bits(w, 11, 8);
+    let field = match (bits(w, 18, 16), bits(w, 7, 5)) {
+        (0, 3) => "uao",
+        (0, 4) => "pan",
+        (0, 5) => "spsel",
+        (3, 1) => "ssbs",
+        (3, 2) => "dit",
+        (3, 4) => "tco",
+        (3, 6) => "daifset",
+        (3, 7) => "daifclr",
+        (op1, op2) => return format!("msr s0_{op1}_c4_c{imm}_{op2}, xzr"),
+    };
+    format!("msr {field}, #{imm:#x}")
+}
+
+/// ERET: the environment's run loop restores PSTATE and PC (EL1 of system mode only).
+fn lift_eret(l: &mut Lifter, w: u32) -> Lifted {
+    if l.b.block.ctx.system() && l.el() >= 1 {
+        return l.trap(Trap::Privileged(w));
+    }
+    Err(super::LiftError::Undefined)
+}
+
+fn dis_eret(_w: u32, _pc: u64) -> String {
+    "eret".into()
+}
+
 fn dis_hint(w: u32, _pc: u64) -> String {
     let n = bits(w, 11, 5);
     match n {
@@ -241,6 +373,12 @@ const ID_AA64PFR0_EL1: u32 = sr(3, 0, 0, 4, 0);
 const ID_AA64ISAR0_EL1: u32 = sr(3, 0, 0, 6, 0);
 const ID_AA64ISAR1_EL1: u32 = sr(3, 0, 0, 6, 1);
 const ID_AA64MMFR0_EL1: u32 = sr(3, 0, 0, 7, 0);
+const SCTLR_EL1: u32 = sr(3, 0, 1, 0, 0);
+const TTBR0_EL1: u32 = sr(3, 0, 2, 0, 0);
+const TTBR1_EL1: u32 = sr(3, 0, 2, 0, 1);
+const TCR_EL1: u32 = sr(3, 0, 2, 0, 2);
+const SPSEL: u32 = sr(3, 0, 4, 2, 0);
+const DAIF: u32 = sr(3, 3, 4, 2, 1);
 
 /// DCZID_EL0: DC ZVA is allowed and zeroes 2^4 words = 64 bytes.
 pub const DCZID: u64 = 4;
@@ -270,9 +408,41 @@ fn name_of(reg: u32) -> Option<&'static str> {
         ID_AA64ISAR0_EL1 => "id_aa64isar0_el1",
         ID_AA64ISAR1_EL1 => "id_aa64isar1_el1",
         ID_AA64MMFR0_EL1 => "id_aa64mmfr0_el1",
-        _ => return None,
+        SCTLR_EL1 => "sctlr_el1",
+        TTBR0_EL1 => "ttbr0_el1",
+        TTBR1_EL1 => "ttbr1_el1",
+        TCR_EL1 => "tcr_el1",
+        SPSEL => "spsel",
+        DAIF => "daif",
+        r => return EL1_NAMES.iter().find(|n| n.0 == r).map(|n| n.1),
     })
 }
+
+/// Names of other EL1 registers, for disassembly (`-d in_asm`).
+const EL1_NAMES: &[(u32, &str)] = &[
+    (sr(3, 0, 1, 0, 2), "cpacr_el1"),
+    (sr(3, 0, 4, 0, 0), "spsr_el1"),
+    (sr(3, 0, 4, 0, 1), "elr_el1"),
+    (sr(3, 0, 4, 1, 0), "sp_el0"),
+    (sr(3, 0, 4, 2, 2), "currentel"),
+    (sr(3, 0, 5, 2, 0), "esr_el1"),
+    (sr(3, 0, 6, 0, 0), "far_el1"),
+    (sr(3, 0, 7, 4, 0), "par_el1"),
+    (sr(3, 0, 10, 2, 0), "mair_el1"),
+    (sr(3, 0, 12, 0, 0), "vbar_el1"),
+    (sr(3, 0, 12, 1, 0), "isr_el1"),
+    (sr(3, 0, 13, 0, 1), "contextidr_el1"),
+    (sr(3, 0, 13, 0, 4), "tpidr_el1"),
+    (sr(3, 0, 14, 1, 0), "cntkctl_el1"),
+    (sr(3, 3, 14, 2, 0), "cntp_tval_el0"),
+    (sr(3, 3, 14, 2, 1), "cntp_ctl_el0"),
+    (sr(3, 3, 14, 2, 2), "cntp_cval_el0"),
+    (sr(3, 3, 14, 3, 0), "cntv_tval_el0"),
+    (sr(3, 3, 14, 3, 1), "cntv_ctl_el0"),
+    (sr(3, 3, 14, 3, 2), "cntv_cval_el0"),
+    (sr(2, 0, 0, 2, 2), "mdscr_el1"),
+    (sr(2, 0, 1, 0, 4), "oslar_el1"),
+];
 
 fn dis_mrs(w: u32, _pc: u64) -> String {
     let reg = sysreg(w);
@@ -357,6 +527,7 @@ fn id_reg(l: &Lifter, reg: u32) -> Option<u64> {
 fn lift_mrs(l: &mut Lifter, w: u32) -> Lifted {
     let rt = bits(w, 4, 0);
     let reg = sysreg(w);
+    let system = l.b.block.ctx.system();
     let v = match reg {
         NZCV => l.b.get_nzcv(),
         TPIDR_EL0 | TPIDRRO_EL0 | FPCR | FPSR => {
@@ -372,6 +543,9 @@ fn lift_mrs(l: &mut Lifter, w: u32) -> Lifted {
         CTR_EL0 => l.konst(CTR),
         CNTFRQ_EL0 => l.konst(CNTFRQ),
         CNTVCT_EL0 | CNTPCT_EL0 => l.b.call(helper("cntvct", h_counter), &[]),
+        // Everything else is the environment's in system mode (at EL0 too: the ID
+        // registers trap there, for the kernel to emulate).
+        _ if system => sys_hook(l, w, None),
         _ => match (l.features.cpuid, id_reg(l, reg)) {
             (true, Some(v)) => l.konst(v),
             _ => return Err(super::LiftError::Undefined),
@@ -425,6 +599,15 @@ fn lift_msr(l: &mut Lifter, w: u32) -> Lifted {
         FPSR => {
             l.b.call(helper("msr_fpsr", h_set_fpsr), &[v]);
         }
+        _ if l.b.block.ctx.system() => {
+            sys_hook(l, w, Some(v));
+            let how = match reg {
+                SCTLR_EL1 | TCR_EL1 | TTBR0_EL1 | TTBR1_EL1 | SPSEL => After::Resync,
+                DAIF => After::Jump,
+                _ => After::Next,
+            };
+            return after_hook(l, how);
+        }
         // TPIDRRO_EL0 and everything else is read-only or privileged at EL0.
         _ => return Err(super::LiftError::Undefined),
     }
@@ -470,6 +653,12 @@ fn lift_sys(l: &mut Lifter, w: u32) -> Lifted {
         (3, 7, 10, 1) | (3, 7, 11, 1) | (3, 7, 12, 1) | (3, 7, 13, 1) | (3, 7, 14, 1) => {
             Ok(Flow::Next)
         }
+        // IC IVAU in system mode: nothing to do. The environment tracks stores into
+        // pages holding translated code by physical page and drops those translations
+        // at the store itself (stronger than the architecture asks); invalidating by
+        // VA here would scan every block for each 64-byte line the kernel maintains
+        // (tens of thousands per boot).
+        (3, 7, 5, 1) if l.b.block.ctx.system() => Ok(Flow::Next),
         // IC IVAU: the translations of that line must go. Hand the address to the
         // environment and end the block so nothing stale runs after it.
         (3, 7, 5, 1) => {
@@ -479,6 +668,18 @@ fn lift_sys(l: &mut Lifter, w: u32) -> Lifted {
                 trap: Trap::IcInvalidate,
                 pc: l.next_pc(),
             }))
+        }
+        // System mode: TLB maintenance, address translation, the EL1 cache
+        // operations and anything else go to the environment. TLB maintenance and
+        // IC IALLU(IS) may drop translations: look the next block up again.
+        _ if l.b.block.ctx.system() => {
+            let v = l.x(rt);
+            sys_hook(l, w, Some(v));
+            let how = match (op1, crn, crm) {
+                (_, 8, _) | (0, 7, 1) | (0, 7, 5) => After::Resync,
+                _ => After::Next,
+            };
+            after_hook(l, how)
         }
         _ => Err(super::LiftError::Undefined),
     }
@@ -499,6 +700,38 @@ fn dis_sys(w: u32, _pc: u64) -> String {
         (3, 7, 13, 1) => format!("dc cvadp, {rt}"),
         (3, 7, 14, 1) => format!("dc civac, {rt}"),
         (3, 7, 5, 1) => format!("ic ivau, {rt}"),
+        (0, 7, 1, 0) => "ic ialluis".into(),
+        (0, 7, 5, 0) => "ic iallu".into(),
+        (0, 7, 6, 1) => format!("dc ivac, {rt}"),
+        (0, 7, 6, 2) => format!("dc isw, {rt}"),
+        (0, 7, 10, 2) => format!("dc csw, {rt}"),
+        (0, 7, 14, 2) => format!("dc cisw, {rt}"),
+        (0, 7, 8, op2 @ 0..=3) => {
+            let n = ["s1e1r", "s1e1w", "s1e0r", "s1e0w"][op2 as usize];
+            format!("at {n}, {rt}")
+        }
+        (0, 8, crm, op2) => {
+            let name = match (crm, op2) {
+                (3, 0) => "vmalle1is",
+                (3, 1) => "vae1is",
+                (3, 2) => "aside1is",
+                (3, 3) => "vaae1is",
+                (3, 5) => "vale1is",
+                (3, 7) => "vaale1is",
+                (7, 0) => "vmalle1",
+                (7, 1) => "vae1",
+                (7, 2) => "aside1",
+                (7, 3) => "vaae1",
+                (7, 5) => "vale1",
+                (7, 7) => "vaale1",
+                _ => return format!("sys #0, c8, c{crm}, #{op2}, {rt}"),
+            };
+            if matches!((crm, op2), (3, 0) | (7, 0)) {
+                format!("tlbi {name}")
+            } else {
+                format!("tlbi {name}, {rt}")
+            }
+        }
         (op1, crn, crm, op2) => format!("sys #{op1}, c{crn}, c{crm}, #{op2}, {rt}"),
     }
 }

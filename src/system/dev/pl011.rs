@@ -7,6 +7,9 @@
 //!   set (the TX FIFO is always at or below its trigger level), so the TX interrupt is
 //!   pending whenever UARTIMSC.TXIM is set.
 //! - RX: [`Pl011::push_input`] feeds a FIFO of 16 entries (1 when UARTLCR_H.FEN is clear).
+//!   [`Pl011::queue_input`] is the host side's flow control: bytes that do not fit wait in a
+//!   backlog and enter the FIFO as the guest reads it, so no input is lost while the guest
+//!   is slow (a real line would overrun; QEMU stops reading its backend instead).
 //!   RXRIS is set when the fill level reaches the UARTIFLS trigger, and RTRIS (receive
 //!   timeout) when characters are waiting and no more have arrived: both are raised when
 //!   input is pushed, cleared by UARTICR, and dropped as reads empty the FIFO (below the
@@ -43,6 +46,8 @@ pub struct Pl011 {
     irq: Option<IrqLine>,
     line_level: bool,
     rx: VecDeque<u8>,
+    /// Input waiting for FIFO space ([`Pl011::queue_input`]).
+    backlog: VecDeque<u8>,
     /// RXRIS, RTRIS and the error bits; TXRIS is computed.
     ris: u32,
     imsc: u32,
@@ -63,6 +68,7 @@ impl Pl011 {
             irq,
             line_level: false,
             rx: VecDeque::with_capacity(FIFO_DEPTH),
+            backlog: VecDeque::new(),
             ris: 0,
             imsc: 0,
             ibrd: 0,
@@ -118,6 +124,26 @@ impl Pl011 {
         n
     }
 
+    /// Queues received bytes behind any earlier backlog: as many as fit enter the FIFO now,
+    /// the rest as the guest reads.
+    pub fn queue_input(&mut self, bytes: &[u8]) {
+        self.backlog.extend(bytes);
+        self.refill();
+    }
+
+    /// Bytes waiting for FIFO space.
+    pub fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+
+    fn refill(&mut self) {
+        while !self.backlog.is_empty() && self.rx_space() > 0 {
+            let n = self.rx_space().min(self.backlog.len());
+            let chunk: Vec<u8> = self.backlog.drain(..n).collect();
+            self.push_input(&chunk);
+        }
+    }
+
     /// UARTRIS.
     pub fn raw_interrupts(&self) -> u32 {
         self.ris | INT_TX
@@ -157,6 +183,7 @@ impl Pl011 {
         if self.rx.is_empty() {
             self.ris &= !INT_RT;
         }
+        self.refill();
         self.update();
         c
     }
@@ -344,6 +371,33 @@ mod tests {
         u.write(0x030, 4, 0x301);
         u.write(0, 4, b'y' as u64);
         assert_eq!(*sink.0.lock().unwrap(), b"y");
+    }
+
+    #[test]
+    fn backlog_refills_the_fifo_as_the_guest_reads() {
+        let (mut u, _, _) = uart();
+        u.write(0x02c, 4, 0x70); // FIFO on
+        u.write(0x038, 4, INT_RT as u64);
+        let input: Vec<u8> = (0..40).collect();
+        u.queue_input(&input[..30]);
+        u.queue_input(&input[30..]);
+        assert_eq!(u.rx_space(), 0);
+        assert_eq!(u.backlog_len(), 24);
+        let mut got = vec![];
+        while u.read(0x018, 4) & FR_RXFE as u64 == 0 {
+            assert!(u.irq_level()); // characters wait: the timeout stays raised
+            got.push(u.read(0, 4) as u8);
+        }
+        assert_eq!(got, input);
+        assert_eq!(u.backlog_len(), 0);
+        assert!(!u.irq_level());
+        // Without the FIFO, one character at a time.
+        u.write(0x02c, 4, 0);
+        u.queue_input(b"xyz");
+        assert_eq!((u.rx_space(), u.backlog_len()), (0, 2));
+        assert_eq!(u.read(0, 4), b'x' as u64);
+        assert_eq!(u.read(0, 4), b'y' as u64);
+        assert_eq!(u.read(0, 4), b'z' as u64);
     }
 
     #[test]

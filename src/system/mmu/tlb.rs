@@ -172,15 +172,20 @@ fn slot(va: u64) -> usize {
 }
 
 impl Tlb {
-    /// An empty TLB (boxed: it is 96 KB).
-    pub fn new() -> Box<Tlb> {
-        Box::new(Tlb {
+    /// An empty TLB (96 KB: it lives inside the boxed vCPU, see `Mmu`).
+    pub fn empty() -> Tlb {
+        Tlb {
             tables: [[Entry::INVALID; TLB_SIZE]; NUM_MMU_IDX],
             info: [[EntryInfo::default(); TLB_SIZE]; NUM_MMU_IDX],
             large: [None; NUM_MMU_IDX],
             fills: 0,
             full_flushes: 0,
-        })
+        }
+    }
+
+    /// An empty TLB on the heap.
+    pub fn new() -> Box<Tlb> {
+        Box::new(Tlb::empty())
     }
 
     /// Byte offset of MMU index `idx`'s table inside a `Tlb`.
@@ -310,6 +315,22 @@ impl Tlb {
     /// Drops every non-global entry (an ASID switch).
     pub fn flush_non_global(&mut self) {
         self.flush_where(|info| !info.global);
+    }
+
+    /// Drops the entries of one VA half: the TTBR1 half (VA bit 55 set, `upper`) or the
+    /// TTBR0 half (a translation-table base change).
+    pub fn flush_half(&mut self, upper: bool) {
+        for i in 0..NUM_MMU_IDX {
+            for s in 0..TLB_SIZE {
+                let e = &mut self.tables[i][s];
+                let page = [e.read, e.write, e.exec]
+                    .into_iter()
+                    .find(|&t| t != TLB_INVALID);
+                if page.is_some_and(|t| (t >> 55 & 1 != 0) == upper) {
+                    *e = Entry::INVALID;
+                }
+            }
+        }
     }
 
     /// Drops the non-global entries of `asid` (TLBI ASIDE1(IS)).
@@ -662,6 +683,19 @@ mod tests {
         t.tlbi(Tlbi::Vaae1, block >> 12 & ((1 << 44) - 1), true);
         assert_eq!(t.probe(MmuIdx::El1, 0x20_0000, 1, Probe::Read), None);
         assert_eq!(t.full_flushes, 1);
+    }
+
+    #[test]
+    fn flush_one_half() {
+        let mut t = populated();
+        t.flush_half(false);
+        assert_eq!(present(&t, K), [true, true]);
+        assert_eq!(present(&t, U), [false, false]);
+        assert_eq!(present(&t, U + 0x1000), [false, false]);
+        let mut t = populated();
+        t.flush_half(true);
+        assert_eq!(present(&t, K), [false, false]);
+        assert_eq!(present(&t, U), [true, true]);
     }
 
     #[test]
