@@ -82,6 +82,9 @@ impl Fetch for MemFetch {
     fn code_page(&mut self, pc: u64) -> u64 {
         self.mmu().code_page(pc)
     }
+    fn icache_page(&mut self, va: u64) -> Option<u64> {
+        Some(self.mmu().icache_page(va))
+    }
 }
 
 // Descriptor bits.
@@ -840,4 +843,33 @@ fn register_writes_flush_what_they_change() {
     m.cpu.mmu.write_reg(MmuReg::Ttbr1, t);
     m.set_x(1, K);
     assert_eq!(m.run_fault(1, &[0xf940_0022], 0).esr, 0x9600_0004);
+}
+
+/// Code written behind the MMU (as device DMA would), then cleaned with IC IVAU through
+/// the kernel's non-executable alias: the user mapping runs the new code.
+#[test]
+fn ic_ivau_through_an_alias() {
+    let mut m = Machine::new();
+    m.map(U, P1 | PAGE | AP_EL0 | AP_RO | NG);
+    m.map(K, P1 | PAGE | UXN | PXN);
+    m.map(K + 0x1000, P2 | PAGE);
+    m.mmu_on();
+    m.code(P1, &[MOV_X0_1, END_BRK]);
+    m.code(P2, &[0xd50b_7521, END_BRK]); // ic ivau, x1
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 1);
+    m.code(P1, &[MOV_X0_2]);
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(
+        m.x(0),
+        1,
+        "no store went through the MMU: the old translation runs"
+    );
+    m.set_x(1, K + 0x40);
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
+    assert_eq!(m.run_at(0, U), Exit::Brk(0xf00));
+    assert_eq!(m.x(0), 2);
+    // An unmapped line drops nothing and does not fault.
+    m.set_x(1, K + 0x5000);
+    assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
 }
