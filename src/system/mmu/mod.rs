@@ -196,6 +196,16 @@ impl Mmu {
         }
     }
 
+    /// The `-d stats` line of this MMU's work.
+    pub fn stats_report(&self) -> String {
+        let s = &self.stats;
+        format!(
+            "ferrite stats: mmu: {} walks, {} TLB fills, {} full flushes; {} slow-path \
+             accesses ({} MMIO); {} aborts; {} stores into code pages",
+            s.walks, self.tlb.fills, self.tlb.full_flushes, s.slow, s.mmio, s.aborts, s.code_writes
+        )
+    }
+
     /// The bus MMIO accesses go to.
     pub fn bus(&self) -> &Arc<Bus> {
         &self.bus

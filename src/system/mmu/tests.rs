@@ -713,6 +713,8 @@ fn stores_into_code_pages_invalidate() {
     assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
     assert_eq!(m.cpu.mmu.stats.slow, slow);
     assert_eq!(m.cpu.mmu.stats.code_writes, 3);
+    let report = m.cpu.mmu.stats_report();
+    assert!(report.contains(" 3 stores into code pages"), "{report}");
 }
 
 /// The kernel writes new code into a physical page through its own mapping (page-cache
