@@ -133,6 +133,14 @@ pub trait Fetch {
     fn code_page(&mut self, _pc: u64) -> u64 {
         0
     }
+
+    /// For `IC IVAU` of the line at `va`: the code page ([`Fetch::code_page`] tag) whose
+    /// translations to drop, found through the data translation of `va` (the kernel
+    /// cleans a page through its own mapping before a user mapping executes it), or
+    /// `None` (the default, user mode) to drop the translations of that VA range.
+    fn icache_page(&mut self, _va: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// A non-internal exit, for the environment to handle. `cpu.pc` is set as described.
@@ -904,7 +912,10 @@ impl Engine {
                 exit::RETRANSLATE => self.invalidate(0, u64::MAX),
                 exit::IC_INVALIDATE => {
                     let line = cpu.exit_arg & !63;
-                    self.invalidate(line, line + 64);
+                    match fetch.icache_page(line) {
+                        Some(page) => self.invalidate_code_page(page),
+                        None => self.invalidate(line, line + 64),
+                    }
                 }
                 exit::SVC => return Exit::Svc(cpu.exit_arg as u16),
                 exit::BRK => return Exit::Brk(cpu.exit_arg as u16),

@@ -622,6 +622,9 @@ unsafe extern "C" fn h_dc_zva(cpu: *mut u8, addr: u64, _: u64, _: u64, _: u64) -
     // attributes it to this instruction). TBI applies to the address before alignment.
     let base = crate::arm64::untag(addr) & !(ZVA_BYTES - 1);
     let Some(p) = cpu.translate(base, ZVA_BYTES, true) else {
+        // The abort reports the instruction's address operand, not the block's start
+        // (as qemu-system-aarch64 does).
+        cpu.exception.far = addr;
         return 0;
     };
     // SAFETY: the environment's host address for ZVA_BYTES writable guest bytes.

@@ -31,10 +31,11 @@
 //!   branches chain only within a page, and TLB flushes drop the indirect-branch
 //!   entries. A block must not run on after a TLBI or a translation-register write
 //!   that may remap its own page: end it (`Resync`, e.g. at the ISB that follows).
-//!   With stores tracked, IC IVAU/IALLU need not invalidate anything in system mode
-//!   (they stay correct, but each IC IVAU exit scans every block: cheaper as a no-op at
-//!   EL1). Whoever writes RAM behind the MMU's back once code runs (device DMA) must
-//!   drop the blocks of the pages it writes ([`CodePages`], `invalidate_code_page`).
+//!   `Fetch::icache_page(va)` answers with `Some(`[`Mmu::icache_page`]`)`, so IC IVAU
+//!   drops the blocks of the physical page the line is in, whichever VA they run at
+//!   (and costs no scan of every block). Whoever writes RAM behind the MMU's back once
+//!   code runs (device DMA) must drop the blocks of the pages it writes
+//!   ([`CodePages`], `Engine::invalidate_code_page`), or rely on the guest's IC IVAU.
 
 pub mod lower;
 pub mod tlb;
@@ -193,6 +194,16 @@ impl Mmu {
         if self.log & item != 0 {
             crate::log::write(&f());
         }
+    }
+
+    /// The `-d stats` line of this MMU's work.
+    pub fn stats_report(&self) -> String {
+        let s = &self.stats;
+        format!(
+            "ferrite stats: mmu: {} walks, {} TLB fills, {} full flushes; {} slow-path \
+             accesses ({} MMIO); {} aborts; {} stores into code pages",
+            s.walks, self.tlb.fills, self.tlb.full_flushes, s.slow, s.mmio, s.aborts, s.code_writes
+        )
     }
 
     /// The bus MMIO accesses go to.
@@ -441,6 +452,24 @@ impl Mmu {
         match self.lookup(va, AccessKind::Exec, idx) {
             Ok(Target::Ram(host)) => (RAM_BASE + (host as u64 - self.ram_host as u64)) & !0xfff,
             _ => 1,
+        }
+    }
+
+    /// The code-page tag for `IC IVAU` of `va` ([`crate::engine::Fetch::icache_page`]):
+    /// the physical page a data read of `va` reaches at the current EL, whose
+    /// translations go (0, which no page has, when `va` does not translate to RAM: then
+    /// no translation can come from it). The page stops being a code page.
+    pub fn icache_page(&mut self, va: u64) -> u64 {
+        let idx = self.data_index(false);
+        match self.lookup(va, AccessKind::Read, idx) {
+            Ok(Target::Ram(host)) => {
+                let pa_page = (RAM_BASE + (host as u64 - self.ram_host as u64)) & !0xfff;
+                if self.code.remove(pa_page) {
+                    self.tlb.set_notdirty(pa_page, false);
+                }
+                pa_page
+            }
+            _ => 0,
         }
     }
 
