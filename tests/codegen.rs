@@ -20,6 +20,7 @@ const RT: Runtime = Runtime {
     epilogue: 0x0fff_0000,
     jump_table: 0x2000_0000,
     cache_base: 0x0800_0000,
+    self_loops: true,
 };
 /// The guest address of each case's first instruction.
 const PC: u64 = 0x40_0000;
@@ -75,8 +76,14 @@ const CASES: &[(&str, &str, &[u32])] = &[
     ),
     (
         "tbnz_loop",
-        "test-and-branch: ands w2, w2, #1; tbnz w2, #0 back",
+        "test-and-branch: ands w2, w2, #1; tbnz w2, #0 back (a self-loop: x2 stays in a host register)",
         &[0x7200_0042, 0x3707_ffe2],
+    ),
+    (
+        "self_loop_sum",
+        "a self-loop: ldrb w3, [x1], #1; add x0, x0, x3; cmp x1, x2; b.ne back carries x0 and x1 in host \
+         registers to the loop head, stores every SetReg, checks interrupts on the back edge",
+        &[0x3840_1423, 0x8b03_0000, 0xeb02_003f, 0x54ff_ffa1],
     ),
 ];
 

@@ -188,6 +188,9 @@ impl Exit {
 pub const INT_SIGNAL: u32 = 1;
 /// `cpu.interrupt` bit: the engine wants every thread out of translated code.
 pub const INT_FLUSH: u32 = 2;
+/// `cpu.interrupt` bit: a block that loops on itself was invalidated; threads running
+/// it leave at its next back edge (they would not pass a chained jump again).
+pub const INT_LEAVE: u32 = 4;
 
 /// Set interrupt bits of a CPU, possibly from another thread or a signal handler.
 /// `cpu` must point to a live `Cpu` (CPUs are registered with the engine while alive).
@@ -338,6 +341,8 @@ pub struct BlockInfo {
     pub host_len: usize,
     /// (host offset, guest pc) of instructions that may fault.
     pub pc_map: Vec<(u32, u64)>,
+    /// Runs as a host loop (see [`x64::Compiled::self_loop`]).
+    self_loop: bool,
     /// Chained jumps into this block: (end of the `jmp rel32`, its original rel32).
     incoming: Mutex<Vec<(usize, i32)>>,
 }
@@ -522,6 +527,7 @@ impl Engine {
                 epilogue,
                 jump_table: jt_addr,
                 cache_base: base,
+                self_loops: chaining,
             },
             features,
             mem,
@@ -670,6 +676,7 @@ impl Engine {
             host,
             host_len: compiled.code.len(),
             pc_map: compiled.pc_map,
+            self_loop: compiled.self_loop,
             incoming: Mutex::new(Vec::new()),
         });
         ir.recycle();
@@ -782,7 +789,8 @@ impl Engine {
     /// Invalidate the translations covering guest range [start, end): the blocks that
     /// overlap it leave the map and every chained jump into them is pointed back at its
     /// exit stub, so no thread enters them again. A thread already inside one finishes
-    /// that block (as a CPU finishes the instruction that raced with the write).
+    /// that block (as a CPU finishes the instruction that raced with the write); one
+    /// inside a block that loops on itself leaves at its next back edge ([`INT_LEAVE`]).
     pub fn invalidate(&self, start: u64, end: u64) {
         let dead: Vec<Arc<BlockInfo>> = {
             let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
@@ -837,6 +845,8 @@ impl Engine {
                 }
             }
         }
+        // Raised once no chained jump leads into them any more.
+        let leave = dead.iter().any(|b| b.self_loop);
         for b in dead {
             for (slot_end, rel) in b
                 .incoming
@@ -850,6 +860,9 @@ impl Engine {
                 // displacement sends that jump back to its exit stub.
                 unsafe { std::ptr::write_volatile((slot_end - 4) as *mut i32, rel) };
             }
+        }
+        if leave {
+            self.interrupt_all(INT_LEAVE);
         }
     }
 
@@ -924,9 +937,10 @@ impl Engine {
                 exit::FETCH_FAULT => return Exit::FetchFault(cpu.exit_arg),
                 exit::EXCEPTION => return Exit::Exception(std::mem::take(&mut cpu.exception)),
                 exit::INTERRUPT => {
-                    // A cache reset only needed us out of translated code.
-                    let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH);
-                    if bits & !INT_FLUSH != 0 {
+                    // A cache reset or an invalidated self-loop only needed us out of
+                    // translated code.
+                    let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH | INT_LEAVE);
+                    if bits & !(INT_FLUSH | INT_LEAVE) != 0 {
                         return Exit::Interrupt;
                     }
                 }

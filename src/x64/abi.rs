@@ -48,6 +48,10 @@ pub struct Runtime {
     pub jump_table: usize,
     /// The code cache's base address (entries hold host code as an offset from it).
     pub cache_base: usize,
+    /// Compile blocks that branch to their own start as host loops (see
+    /// `analysis::self_loop`). Off when every block entry must reach the dispatcher
+    /// (`-d exec`, `-d nochain`).
+    pub self_loops: bool,
 }
 
 /// Indirect-branch tables: one per translation context that has one (see [`jt_slot`]),

@@ -199,3 +199,103 @@ pub(super) fn nzcv_at_exit(block: &Block, branch_cond: Option<usize>) -> Option<
     }
     None
 }
+
+/// A block that branches back to its own start, compiled as a host loop (see
+/// [`self_loop`]).
+pub(super) struct SelfLoop {
+    /// Per carried guest register: the `GetReg` that reads it (hoisted above the loop
+    /// head) and the value the block leaves in it (moved into the `GetReg`'s location on
+    /// the back edge).
+    pub(super) carried: Vec<(usize, Val)>,
+    /// The block's last `SetNzcv`, when nothing in the block can observe NZCV before
+    /// the first `SetNzcv` or after the last (no loads, no `GetNzcv`): the back edge
+    /// then need not store NZCV, only the exits and the interrupt exit do.
+    pub(super) nzcv_deferred: Option<usize>,
+}
+
+/// Whether `block` is a loop of its own that can run without leaving its code: one of
+/// its exits goes back to its first instruction, and it neither stores to memory nor
+/// calls helpers (a store may rewrite the block's own code, which must then stop running
+/// at the next iteration; a helper may read guest registers from the CPU state).
+///
+/// Guest registers the block reads (once, before writing them) and writes are carried
+/// in host registers from one iteration to the next instead of through the CPU state:
+/// their `GetReg` is emitted once before the loop head and the back edge moves the
+/// written values into its location. Every `SetReg` is still stored where it is, so the
+/// CPU state stays exact at every fault and at the interrupt check on the back edge.
+/// Carried values live past the terminator (`last_use` = block length + 1).
+pub(super) fn self_loop(block: &Block, fused: &[bool], last_use: &mut [u32]) -> Option<SelfLoop> {
+    let pc = block.pc;
+    let back = match block.term {
+        Term::Goto(t) => t == pc,
+        Term::Branch {
+            taken, not_taken, ..
+        } => taken == pc || not_taken == pc,
+        _ => false,
+    };
+    if !back {
+        return None;
+    }
+    // Per guest register: its GetReg (None: not read; Some(None): not carriable), and
+    // the value of its last SetReg.
+    let mut get: [Option<Option<usize>>; 32] = [None; 32];
+    let mut set: [Option<Val>; 32] = [None; 32];
+    for (i, inst) in block.insts.iter().enumerate() {
+        match inst.op {
+            Op::Store { .. } | Op::StoreV { .. } | Op::Call(..) => return None,
+            Op::GetReg(r) if (r as usize) < 32 => {
+                let r = r as usize;
+                // Read twice, or after a write: leave it alone.
+                get[r] = match (get[r], set[r]) {
+                    (None, None) => Some(Some(i)),
+                    _ => Some(None),
+                };
+            }
+            Op::SetReg(r, v) if (r as usize) < 32 => set[r as usize] = Some(v),
+            _ => {}
+        }
+    }
+    let end = block.insts.len() as u32 + 1;
+    // NZCV: observed (a possible fault, a read) before the first or after the last
+    // SetNzcv?
+    let (mut observed_before, mut observed_after, mut last_set) = (false, false, None);
+    for (i, inst) in block.insts.iter().enumerate() {
+        match inst.op {
+            Op::SetNzcv(_) => {
+                last_set = Some(i);
+                observed_after = false;
+            }
+            Op::Load { .. } | Op::LoadV { .. } | Op::GetNzcv => {
+                observed_before |= last_set.is_none();
+                observed_after = true;
+            }
+            _ => {}
+        }
+    }
+    let nzcv_deferred = last_set.filter(|_| !observed_before && !observed_after);
+    if let Some(k) = nzcv_deferred {
+        // Stored at the exits: what it stores lives until then.
+        let Op::SetNzcv(f) = block.insts[k].op else {
+            unreachable!()
+        };
+        if fused[f.0 as usize] {
+            block.insts[f.0 as usize]
+                .op
+                .for_each_arg(|a| last_use[a.0 as usize] = end);
+        } else {
+            last_use[f.0 as usize] = end;
+        }
+    }
+    let mut carried = Vec::new();
+    for r in 0..32 {
+        if let (Some(Some(g)), Some(v)) = (get[r], set[r]) {
+            carried.push((g, v));
+            last_use[g] = end;
+            last_use[v.0 as usize] = end;
+        }
+    }
+    Some(SelfLoop {
+        carried,
+        nzcv_deferred,
+    })
+}

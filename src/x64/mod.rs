@@ -63,6 +63,9 @@ pub struct Compiled {
     pub exits: Vec<ChainExit>,
     /// (host offset of a possibly-faulting instruction, guest PC), ascending.
     pub pc_map: Vec<(u32, u64)>,
+    /// The block runs as a host loop while it branches to its own start (see
+    /// `analysis::self_loop`): invalidating it must also make threads inside it leave.
+    pub self_loop: bool,
 }
 
 struct Emitter<'a> {
@@ -108,13 +111,30 @@ struct Emitter<'a> {
     mem_slow: Vec<mem::MemSlow>,
     /// The block's shared exception exit (returns [`exit::EXCEPTION`]), once needed.
     exception_exit: Option<DynamicLabel>,
+    /// A block that loops to its own start: the carried registers and the loop head
+    /// (see [`analysis::self_loop`]).
+    self_loop: Option<LoopState>,
+}
+
+/// Emission state of a self-loop block.
+struct LoopState {
+    plan: analysis::SelfLoop,
+    /// Where the back edge jumps: after the entry check and the hoisted `GetReg`s.
+    head: DynamicLabel,
+    /// Per instruction: a hoisted `GetReg` (emitted before the loop head).
+    hoisted: Vec<bool>,
 }
 
 /// Compile `block` for placement at host address `base`.
 pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -> Compiled {
     let n = block.insts.len();
     let mut sc = analysis::Scratch::take();
-    let an = analysis::analyse(block, &mut sc);
+    let mut an = analysis::analyse(block, &mut sc);
+    let self_loop = if rt.self_loops {
+        analysis::self_loop(block, &an.fused, &mut an.last_use)
+    } else {
+        None
+    };
     // Room for the whole block up front (a block is typically 10-40 bytes per IR
     // instruction): growing the buffer step by step showed in start-up profiles.
     let mut asm = Asm::new(base);
@@ -148,15 +168,23 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         fp_slow: Vec::new(),
         mem_slow: Vec::new(),
         exception_exit: None,
+        self_loop: None,
     };
     e.prologue();
+    if let Some(plan) = self_loop {
+        e.loop_head(plan);
+    }
     for i in 0..n {
+        if e.self_loop.as_ref().is_some_and(|l| l.hoisted[i]) {
+            continue;
+        }
         e.inst(i);
     }
     e.term();
     e.stubs();
     e.fp_stubs();
     e.mem_stubs();
+    let self_loop = e.self_loop.is_some();
     let code = e.asm.finalize().expect("x64 backend: unresolved label");
     (sc.last_use, sc.fused, sc.addr_fused, sc.loc) = (e.last_use, e.fused, e.addr_fused, e.loc);
     sc.put_back();
@@ -164,6 +192,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
         code,
         exits: e.exits,
         pc_map: e.pc_map,
+        self_loop,
     }
 }
 
@@ -199,6 +228,7 @@ impl Emitter<'_> {
             Op::Flags(..) if self.fused[i] => return,
             Op::Bin(..) if self.addr_fused[i] => return,
             Op::SetNzcv(_) if self.nzcv_at_exit == Some(i) => return,
+            Op::SetNzcv(_) if self.nzcv_deferred() == Some(i) => return,
             Op::Cond(..) if self.branch_cond == Some(i) => return,
             _ => {}
         }
