@@ -580,8 +580,8 @@ pub struct Block {
 /// ([`crate::engine::Fetch::context`]) and part of the key blocks are looked up by
 /// (with the PC). Bits 8..=9 are the exception level, which the lifter reads; bits
 /// 0..=7 belong to the environment's memory lowering (user mode: bit 0, Top Byte
-/// Ignore applied inline, see [`crate::x64::Identity`]); the rest are reserved for
-/// system mode (MMU state, alignment checking, FP enable, …).
+/// Ignore applied inline, see [`crate::x64::Identity`]); bit 10 marks the engine's
+/// single-step blocks; the rest are reserved for system mode (MMU state, alignment checking, FP enable, …).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Ctx(pub u32);
 
@@ -601,6 +601,20 @@ impl Ctx {
     /// The memory lowering's bits (0..=7).
     pub fn lowering(self) -> u8 {
         self.0 as u8
+    }
+
+    /// Bit 10: a single-step block (one guest instruction, never chained), which the
+    /// engine translates for a debugger (see `engine::Engine::step`).
+    const STEP: u32 = 1 << 10;
+
+    /// Is this the context of single-step blocks?
+    pub fn is_step(self) -> bool {
+        self.0 & Self::STEP != 0
+    }
+
+    /// This context for single-step blocks.
+    pub fn for_step(self) -> Ctx {
+        Ctx(self.0 | Self::STEP)
     }
 }
 
