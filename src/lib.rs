@@ -26,6 +26,9 @@
 //! - [`system`]: system mode (`ferrite-system-aarch64`, QEMU's `virt` machine) — CLI,
 //!   guest physical memory, boot protocol, device tree. Uses everything above but
 //!   `linux`; `arm64`, `ir`, `x64`, `engine` and `linux` never import `system`.
+//! - [`gdb`]: the GDB remote protocol (`-g`) over the [`gdb::Debuggee`] trait an
+//!   environment implements. Uses [`arm64`] only; [`linux`] (and later [`system`])
+//!   use it.
 //! - [`log`]: `-d`/`-D` diagnostics, usable by all.
 
 // The compiler keeps the unsafe-code rules: every unsafe operation inside an `unsafe fn`
@@ -35,6 +38,7 @@
 
 pub mod arm64;
 pub mod engine;
+pub mod gdb;
 pub mod ir;
 pub mod linux;
 pub mod log;

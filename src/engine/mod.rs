@@ -191,6 +191,8 @@ pub const INT_FLUSH: u32 = 2;
 /// `cpu.interrupt` bit: a block that loops on itself was invalidated; threads running
 /// it leave at its next back edge (they would not pass a chained jump again).
 pub const INT_LEAVE: u32 = 4;
+/// `cpu.interrupt` bit: a debugger stops every thread (the environment parks it).
+pub const INT_DEBUG: u32 = 8;
 
 /// Set interrupt bits of a CPU, possibly from another thread or a signal handler.
 /// `cpu` must point to a live `Cpu` (CPUs are registered with the engine while alive).
@@ -600,6 +602,11 @@ impl Engine {
     /// Find or translate the block at `pc` for the context `fetch` gives.
     fn get_block(&self, pc: u64, fetch: &mut dyn Fetch) -> Arc<BlockInfo> {
         let ctx = fetch.context(pc);
+        self.get_block_in(pc, ctx, fetch)
+    }
+
+    /// Find or translate the block at `pc` for context `ctx`.
+    fn get_block_in(&self, pc: u64, ctx: Ctx, fetch: &mut dyn Fetch) -> Arc<BlockInfo> {
         let page = fetch.code_page(pc);
         let key = BlockKey { pc, ctx, page };
         if let Some(b) = self.lookup(key) {
@@ -613,7 +620,7 @@ impl Engine {
         let t0 = log::enabled(Item::Stats).then(std::time::Instant::now);
         // One instruction per block: the next word is "not fetchable", which ends the
         // block with a plain jump to it.
-        let one = ONE_INSN_PER_BLOCK.load(Ordering::Relaxed);
+        let one = ONE_INSN_PER_BLOCK.load(Ordering::Relaxed) || ctx.is_step();
         let mut ir = lift::translate(
             pc,
             ctx,
@@ -942,6 +949,56 @@ impl Engine {
                     let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH | INT_LEAVE);
                     if bits & !(INT_FLUSH | INT_LEAVE) != 0 {
                         return Exit::Interrupt;
+                    }
+                }
+                other => panic!("engine: generated code returned unknown exit {other}"),
+            }
+        }
+    }
+
+    /// Run exactly one guest instruction on `cpu` (a debugger's single step): `None`
+    /// when it completed (`cpu.pc` is the next instruction to run), or the exit it
+    /// took instead or as well, as [`Engine::run`] reports it (`Svc`: the call is the
+    /// environment's to make, and the step ends with it; `Interrupt`: the instruction
+    /// has not run, something is pending).
+    ///
+    /// The instruction is translated alone, in the single-step variant of its
+    /// context ([`Ctx::for_step`]): such blocks are kept like any other but never
+    /// chained to or from, and have no indirect-branch table, so every one of them
+    /// returns here.
+    pub fn step(&self, cpu: &mut Cpu, fetch: &mut dyn Fetch) -> Option<Exit> {
+        cpu.mem_translate = self.mem.helper_translate();
+        loop {
+            let ctx = fetch.context(cpu.pc).for_step();
+            let block = self.get_block_in(cpu.pc, ctx, fetch);
+            let guard = self.epoch.enter();
+            // SAFETY: as in `run`: the entry of a live block of this engine's cache,
+            // kept by the epoch guard.
+            let code = unsafe { (self.enter)(cpu as *mut Cpu, block.host) };
+            cpu.host_sp = 0;
+            drop(guard);
+            match code {
+                // The one instruction ran and left for its successor.
+                exit::CHAIN | exit::LOOKUP | exit::RESYNC => return None,
+                exit::IC_INVALIDATE => {
+                    let line = cpu.exit_arg & !63;
+                    self.invalidate(line, line + 64);
+                    return None;
+                }
+                // The access is to run again under new translations.
+                exit::RETRANSLATE => self.invalidate(0, u64::MAX),
+                exit::SVC => return Some(Exit::Svc(cpu.exit_arg as u16)),
+                exit::BRK => return Some(Exit::Brk(cpu.exit_arg as u16)),
+                exit::UNDEFINED => return Some(Exit::Undefined(cpu.exit_arg as u32)),
+                exit::PRIVILEGED => return Some(Exit::Privileged(cpu.exit_arg as u32)),
+                exit::FETCH_FAULT => return Some(Exit::FetchFault(cpu.exit_arg)),
+                exit::EXCEPTION => {
+                    return Some(Exit::Exception(std::mem::take(&mut cpu.exception)))
+                }
+                exit::INTERRUPT => {
+                    let bits = clear_interrupt(cpu as *mut Cpu, INT_FLUSH);
+                    if bits & !INT_FLUSH != 0 {
+                        return Some(Exit::Interrupt);
                     }
                 }
                 other => panic!("engine: generated code returned unknown exit {other}"),

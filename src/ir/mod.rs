@@ -587,8 +587,9 @@ pub struct Block {
 /// (with the PC). Bits 8..=9 are the exception level, which the lifter reads; bits
 /// 0..=7 belong to the environment's memory lowering (user mode: bit 0, Top Byte
 /// Ignore applied inline, see [`crate::x64::Identity`]); bits 10 and 11 mark system
-/// mode and its SPSel ([`Ctx::SYSTEM`], [`Ctx::SPSEL`]); the rest are reserved for
-/// system mode (MMU state, alignment checking, FP enable, …).
+/// mode and its SPSel ([`Ctx::SYSTEM`], [`Ctx::SPSEL`]); bit 12 marks the engine's
+/// single-step blocks; the rest are reserved for system mode (MMU state, alignment
+/// checking, FP enable, …).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Ctx(pub u32);
 
@@ -626,6 +627,20 @@ impl Ctx {
     /// PSTATE.SPSel of a system-mode context ([`Ctx::SPSEL`]).
     pub fn spsel(self) -> bool {
         self.0 & Self::SPSEL != 0
+    }
+
+    /// Bit 12: a single-step block (one guest instruction, never chained), which the
+    /// engine translates for a debugger (see `engine::Engine::step`).
+    const STEP: u32 = 1 << 12;
+
+    /// Is this the context of single-step blocks?
+    pub fn is_step(self) -> bool {
+        self.0 & Self::STEP != 0
+    }
+
+    /// This context for single-step blocks.
+    pub fn for_step(self) -> Ctx {
+        Ctx(self.0 | Self::STEP)
     }
 }
 

@@ -68,6 +68,12 @@ const OPTS: &[Opt] = &[
         help: "print this help",
     },
     Opt {
+        names: &["g"],
+        env: "GDB",
+        arg: Some("port|path"),
+        help: "wait for gdb on a TCP port or Unix socket path (README: Debugging with gdb)",
+    },
+    Opt {
         names: &["L"],
         env: "LD_PREFIX",
         arg: Some("path"),
@@ -255,6 +261,7 @@ fn apply(st: &mut State, name: &str, val: Option<String>) -> Result<Option<Comma
             ))))
         }
         "L" => st.options.prefix = Some(v().into()),
+        "g" => st.options.gdb = Some(crate::gdb::Listen::parse(&v()).map_err(CliError)?),
         "s" => {
             let n = parse_size(&v())
                 .filter(|&n| n > 0)

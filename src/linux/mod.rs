@@ -13,6 +13,7 @@
 pub mod binfmt;
 pub mod cli;
 pub mod fault;
+pub mod gdb;
 pub mod guest;
 pub mod loader;
 pub mod mm;
@@ -95,6 +96,8 @@ pub struct Options {
     pub seed: Option<u64>,
     /// `-one-insn-per-tb`: translate one guest instruction per block.
     pub one_insn_per_tb: bool,
+    /// `-g`: wait for gdb on this TCP port or Unix socket (see [`gdb`]).
+    pub gdb: Option<crate::gdb::Listen>,
 }
 
 thread_local! {
@@ -194,6 +197,7 @@ impl Process {
     pub fn after_fork_child(&self, cpu: &mut Cpu) {
         self.threads.store(1, std::sync::atomic::Ordering::SeqCst);
         self.engine.after_fork_child(cpu);
+        gdb::after_fork_child(self);
     }
 
     /// The guest protection at `addr` (`Some(None)`: not guest memory), without waiting
@@ -315,6 +319,10 @@ impl Fetch for GuestFetch<'_> {
         if pc & 3 != 0 || prot & libc::PROT_EXEC as u64 == 0 {
             return None;
         }
+        // gdb's breakpoints (see `gdb`).
+        if let Some(w) = gdb::fetch_override(pc) {
+            return Some(w);
+        }
         // Code the guest may also write: watch its page (see `smc`).
         smc::watch(pc, prot);
         // SAFETY: `pc` is 4-byte aligned inside a guest mapping with PROT_EXEC (which is
@@ -432,6 +440,9 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     cpu.pc = loaded.pc;
     cpu.x[31] = loaded.sp;
     fault::install(process);
+    if let Some(spec) = &process.options.gdb {
+        gdb::start(process, spec, &mut cpu).map_err(StartError)?;
+    }
     close_runtime_std_fds();
     let ending = run_thread(process, &mut cpu);
     thread::finish(process, ending);
@@ -508,6 +519,7 @@ pub enum Ending {
 pub fn run_thread(process: &'static Process, cpu: &mut Cpu) -> Ending {
     process.engine.register_cpu(cpu);
     let ending = run_loop(process, cpu);
+    gdb::thread_end();
     process.engine.unregister_cpu(cpu);
     ending
 }
@@ -515,8 +527,28 @@ pub fn run_thread(process: &'static Process, cpu: &mut Cpu) -> Ending {
 fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
     let mut fetch = GuestFetch { process };
     fault::set_current_cpu(cpu);
+    // A signal gdb asks a stopped thread to receive as it resumes.
+    let inject = |cpu: &mut Cpu, sig: Option<i32>| {
+        if let Some(sig) = sig {
+            signal::deliver_from_debugger(process, cpu, sig);
+        }
+    };
+    let sig = gdb::thread_start(cpu);
+    inject(cpu, sig);
     loop {
-        let exit = process.engine.run(cpu, &mut fetch);
+        let stepping = gdb::stepping();
+        let exit = if stepping {
+            match process.engine.step(cpu, &mut fetch) {
+                Some(exit) => exit,
+                None => {
+                    let sig = gdb::step_done(cpu);
+                    inject(cpu, sig);
+                    continue;
+                }
+            }
+        } else {
+            process.engine.run(cpu, &mut fetch)
+        };
         match exit {
             Exit::Svc(_) => {
                 let nr = cpu.x[8];
@@ -527,8 +559,10 @@ fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
                     process,
                     action: Action::Continue,
                 };
+                gdb::enter_syscall();
                 let r = syscall::syscall(&mut ctx, nr);
                 let action = ctx.action;
+                let sig = gdb::leave_syscall(cpu);
                 // An exception return clears the exclusive monitor (as on hardware).
                 cpu.monitor.addr = u64::MAX;
                 match action {
@@ -539,12 +573,27 @@ fn run_loop(process: &'static Process, cpu: &mut Cpu) -> Ending {
                 }
                 // Restart or fail an interrupted call; deliver pending signals.
                 signal::after_syscall(process, cpu, nr, orig_x0, r, action);
+                inject(cpu, sig);
+                // The system call was the instruction gdb stepped.
+                if stepping && gdb::stepping() {
+                    let sig = gdb::step_done(cpu);
+                    inject(cpu, sig);
+                }
+            }
+            // One of gdb's breakpoints.
+            Exit::Brk(_) if gdb::is_breakpoint(cpu.pc) => {
+                let sig = gdb::breakpoint(cpu);
+                inject(cpu, sig);
             }
             // SIGTRAP/SIGILL/SIGSEGV to the guest's handler, or report and die.
             Exit::Brk(_) | Exit::Undefined(_) | Exit::Privileged(_) | Exit::FetchFault(_) => {
                 signal::synchronous(process, cpu, exit)
             }
-            Exit::Interrupt => signal::deliver_pending(process, cpu),
+            Exit::Interrupt => {
+                let sig = gdb::park_if_stopped(cpu);
+                inject(cpu, sig);
+                signal::deliver_pending(process, cpu)
+            }
             Exit::Exception(e) => {
                 let (info, fault) = fault::exception_signal(cpu.pc, e);
                 signal::queue_sync(info, fault);
@@ -571,6 +620,10 @@ fn default_stack_size() -> u64 {
 /// The guest's environment: ferrite's own, with `-E`/`-U` applied.
 fn guest_environment(options: &Options) -> Result<Vec<CString>, StartError> {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    // -g debugs this process only: programs it starts must not wait for gdb too.
+    if options.gdb.is_some() {
+        env.retain(|(k, _)| k != "FERRITE_GDB" && k != "QEMU_GDB");
+    }
     for u in &options.unset_env {
         env.retain(|(k, _)| k != u.as_str());
     }

@@ -88,6 +88,8 @@ const EINTR: i64 = libc::EINTR as i64;
 
 // si_code values (same on both ABIs).
 pub const SI_KERNEL: i32 = 0x80;
+/// si_code of a signal sent by kill().
+pub const SI_USER: i32 = 0;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const BUS_ADRALN: i32 = 1;
@@ -940,10 +942,50 @@ fn fatal(sig: i32, pc: u64, report: bool) -> ! {
     if report {
         fault::report_uncaught(sig, pc);
     }
+    super::gdb::process_end(crate::gdb::Stop::Terminated(sig));
     fault::die_by_signal(sig)
 }
 
+/// Deliver signal `sig` that gdb asked a stopped thread to receive as it resumes (the
+/// signal it stopped with was already handled; this one is new): like a signal sent to
+/// the thread, without a stop for gdb.
+pub fn deliver_from_debugger(process: &Process, cpu: &mut Cpu, sig: i32) {
+    // SAFETY: getpid and getuid have no preconditions.
+    let (pid, uid) = unsafe { (libc::getpid() as u32 as u64, libc::getuid() as u64) };
+    let info = fault_info(sig, SI_USER, pid | uid << 32);
+    T.with(|t| {
+        ensure_init(t);
+        deliver_unseen(process, cpu, t, Pending::Async(info));
+    });
+}
+
 fn deliver(process: &Process, cpu: &mut Cpu, t: &ThreadSignals, p: Pending) {
+    let (info, sync) = match p {
+        Pending::Sync(s) => (s.info, true),
+        Pending::Async(i) => (i, false),
+    };
+    let sig = info[0] as u32 as i32;
+    let blocked = t.mask.get() & bit(sig) != 0;
+    // gdb attached: it sees the signal first (as a ptrace signal-delivery stop) and
+    // decides what the thread receives: this signal, another, or none.
+    if super::gdb::active() && (1..=64).contains(&sig) && (sync || !blocked) {
+        match super::gdb::signal_stop(cpu, sig) {
+            Some(s) if s == sig => {}
+            Some(other) => {
+                deliver_from_debugger(process, cpu, other);
+                sync_host_mask(t);
+                return;
+            }
+            None => {
+                sync_host_mask(t);
+                return;
+            }
+        }
+    }
+    deliver_unseen(process, cpu, t, p)
+}
+
+fn deliver_unseen(process: &Process, cpu: &mut Cpu, t: &ThreadSignals, p: Pending) {
     let (info, fault, sync) = match p {
         Pending::Sync(s) => (s.info, s.fault, true),
         Pending::Async(i) => (i, None, false),

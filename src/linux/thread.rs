@@ -145,6 +145,7 @@ pub fn spawn(
 pub fn finish(process: &Process, ending: Ending) {
     match ending {
         Ending::Exit(status) => {
+            super::gdb::process_end(crate::gdb::Stop::Exited(status));
             super::report_stats(process);
             super::vfork::flush(process);
             std::process::exit(status)
@@ -153,6 +154,7 @@ pub fn finish(process: &Process, ending: Ending) {
         Ending::ThreadExit(status) => {
             let left = process.threads.fetch_sub(1, Ordering::SeqCst) - 1;
             if left == 0 {
+                super::gdb::process_end(crate::gdb::Stop::Exited(status));
                 super::report_stats(process);
                 super::vfork::flush(process);
                 std::process::exit(status);
