@@ -845,7 +845,8 @@ impl Engine {
         let _cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for b in &dead {
             if let Some(e) = self.jt_entry(b) {
-                if jt_encode(b.guest_pc, b.host, self.cache_base)
+                if x64::jt_pc(b.ctx, b.guest_pc)
+                    .and_then(|pc| jt_encode(pc, b.host, self.cache_base))
                     == Some(e.0.load(Ordering::SeqCst))
                 {
                     e.0.store(JT_EMPTY, Ordering::SeqCst);
@@ -1021,7 +1022,9 @@ impl Engine {
         let Some(e) = self.jt_entry(b) else {
             return;
         };
-        if let Some(word) = jt_encode(b.guest_pc, b.host, self.cache_base) {
+        if let Some(word) =
+            x64::jt_pc(b.ctx, b.guest_pc).and_then(|pc| jt_encode(pc, b.host, self.cache_base))
+        {
             e.0.store(word, Ordering::SeqCst);
             if b.page != 0 {
                 // The entry's index in the whole table (`jt_entry` found it).

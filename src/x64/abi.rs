@@ -75,6 +75,23 @@ pub fn jt_slot(ctx: crate::ir::Ctx) -> Option<usize> {
     }
 }
 
+/// Does context `ctx`'s indirect-branch table hold upper-range PCs (top 16 bits all
+/// ones: system mode's EL1 code, the kernel), stored without those bits? Every other
+/// table holds PCs below 2^48.
+pub fn jt_high(ctx: crate::ir::Ctx) -> bool {
+    jt_slot(ctx) == Some(5)
+}
+
+/// The PC as context `ctx`'s table stores it (see [`jt_high`]), or `None` when the
+/// table cannot hold it.
+pub fn jt_pc(ctx: crate::ir::Ctx, pc: u64) -> Option<u64> {
+    if jt_high(ctx) {
+        (pc >> 48 == 0xffff).then_some(pc & 0xffff_ffff_ffff)
+    } else {
+        Some(pc)
+    }
+}
+
 impl Runtime {
     /// The indirect-branch table blocks of context `ctx` look targets up in (of the same
     /// context: entries never alias across contexts), if any.

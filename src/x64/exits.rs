@@ -125,11 +125,25 @@ impl Emitter<'_> {
                     // pc >> 18, then jump to cache_base + 16 * offset.
                     let mask = (JT_ENTRIES - 1) as i32;
                     let base = self.rt.cache_base as i64;
+                    if super::jt_high(self.block.ctx) {
+                        // This table holds upper-range PCs without their top 16 bits.
+                        dynasm!(self.asm
+                            ; .arch x64
+                            ; mov rcx, rax
+                            ; shr rcx, 48
+                            ; cmp ecx, 0xffff
+                            ; jne >miss
+                        );
+                    } else {
+                        dynasm!(self.asm
+                            ; .arch x64
+                            ; mov rcx, rax
+                            ; shr rcx, 48
+                            ; jnz >miss
+                        );
+                    }
                     dynasm!(self.asm
                         ; .arch x64
-                        ; mov rcx, rax
-                        ; shr rcx, 48
-                        ; jnz >miss
                         ; mov rcx, rax
                         ; shr rcx, 2
                         ; and ecx, mask
@@ -137,7 +151,14 @@ impl Emitter<'_> {
                         ; mov rdx, [rdx + rcx * 8]
                         ; not rdx
                         ; mov rcx, rax
-                        ; shr rcx, 18
+                    );
+                    if super::jt_high(self.block.ctx) {
+                        dynasm!(self.asm ; .arch x64 ; shl rcx, 16 ; shr rcx, 34);
+                    } else {
+                        dynasm!(self.asm ; .arch x64 ; shr rcx, 18);
+                    }
+                    dynasm!(self.asm
+                        ; .arch x64
                         ; shl rcx, 24
                         ; xor rdx, rcx
                         ; cmp rdx, (JT_HOST_UNITS - 1) as i32

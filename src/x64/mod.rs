@@ -39,8 +39,8 @@ use crate::ir::{BinOp, Block, Op, Val, W};
 
 use abi::{caller_saved, POOL, R10, R11, R15, R8, R9, RAX, RCX, RDI, RDX, RSI};
 pub use abi::{
-    exit, fault_regs, jt_encode, jt_index, jt_slot, runtime_stubs, JtEntry, Runtime, JT_CONTEXTS,
-    JT_EMPTY, JT_ENTRIES,
+    exit, fault_regs, jt_encode, jt_high, jt_index, jt_pc, jt_slot, runtime_stubs, JtEntry,
+    Runtime, JT_CONTEXTS, JT_EMPTY, JT_ENTRIES,
 };
 use cond::x86_cond;
 pub use cond::COND_TABLE;
