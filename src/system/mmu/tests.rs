@@ -890,3 +890,51 @@ fn ic_ivau_through_an_alias() {
     m.set_x(1, K + 0x5000);
     assert_eq!(m.run_at(1, K + 0x1000), Exit::Brk(0xf00));
 }
+
+/// A hot loop of loads and stores at EL1 stays on the inline fast path: after the first
+/// iteration refills the TLB, no access takes the slow path. With
+/// `FERRITE_PROBE_BENCH=N` it runs N iterations and prints the time beside user mode's
+/// for the same words (`cargo test --release --lib hot_loop -- --nocapture`).
+#[test]
+fn hot_loop_stays_inline() {
+    const LOOP: [u32; 5] = [
+        0xf940_0022, // ldr x2, [x1]
+        0x8b02_0063, // add x3, x3, x2
+        0xf900_0423, // str x3, [x1, #8]
+        0xf100_0400, // subs x0, x0, #1
+        0x54ff_ff81, // b.ne (the ldr)
+    ];
+    let bench: Option<u64> = std::env::var("FERRITE_PROBE_BENCH")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let n = bench.unwrap_or(100_000);
+    let mut m = Machine::new();
+    m.map(K, P1 | PAGE);
+    m.map(K + 0x10_0000, P2 | PAGE);
+    m.mmu_on();
+    m.code(P2, &LOOP);
+    m.code(P2 + 20, &[END_BRK]);
+    m.ram.write_u64(P1, 3).unwrap();
+    m.set_x(0, n);
+    m.set_x(1, K);
+    let t = std::time::Instant::now();
+    assert_eq!(m.run_at(1, K + 0x10_0000), Exit::Brk(0xf00));
+    let sys = t.elapsed();
+    assert_eq!(m.x(3), 3 * n);
+    assert_eq!(m.ram.read_u64(P1 + 8), Ok(3 * n));
+    assert_eq!(
+        m.cpu.mmu.stats.slow, 1,
+        "the first load refills the entry for both accesses"
+    );
+    if bench.is_some() {
+        let mut buf = [3u64, 0];
+        let mut cpu = Cpu::new();
+        cpu.x[0] = n;
+        cpu.x[1] = buf.as_mut_ptr() as u64;
+        let t = std::time::Instant::now();
+        crate::engine::testing::run_ok(&LOOP, &mut cpu);
+        let user = t.elapsed();
+        assert_eq!(buf[1], 3 * n);
+        eprintln!("{n} iterations of ldr/add/str/subs/b.ne: system (EL1, MMU on) {sys:?}, user mode {user:?}");
+    }
+}
