@@ -350,7 +350,10 @@ fn check_interactive(machine: Machine, a: &Artifacts) {
     // Idle at the prompt: the kernel waits in WFI, which must sleep.
     std::thread::sleep(Duration::from_millis(300));
     let c0 = cpu_seconds(s.child.id());
-    assert!(c0 > 0.1, "{label}: booting took no CPU time? ({c0} s read from /proc)");
+    assert!(
+        c0 > 0.1,
+        "{label}: booting took no CPU time? ({c0} s read from /proc)"
+    );
     std::thread::sleep(Duration::from_secs(2));
     let idle = (cpu_seconds(s.child.id()) - c0) / 2.0;
     if idle > 0.05 {
