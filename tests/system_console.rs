@@ -270,7 +270,6 @@ fn qemu_console_mux() {
 }
 
 #[test]
-#[ignore = "needs the system run loop (WFI, Ctrl-A x): run with --ignored"]
 fn ferrite_console_mux() {
     console_check(Machine::Ferrite);
 }
