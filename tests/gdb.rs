@@ -122,8 +122,9 @@ fn free_port() -> u16 {
 }
 
 /// One session: ferrite runs `exe args` waiting for gdb as `listen` says, gdb runs
-/// `commands` (after connecting) in batch mode. `interrupt_after`: send gdb SIGINT (a
-/// user's Ctrl-C) that long after it started.
+/// `commands` (after connecting) in batch mode. `interrupt_when`: send gdb SIGINT (a
+/// user's Ctrl-C) once the guest has printed this line (it runs, so gdb is waiting in
+/// `continue`).
 #[allow(clippy::too_many_arguments)]
 fn session(
     name: &str,
@@ -133,7 +134,7 @@ fn session(
     listen: Listen,
     gdb_setup: &[&str],
     commands: &[&str],
-    interrupt_after: Option<Duration>,
+    interrupt_when: Option<&str>,
 ) -> Session {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gdb");
     let sock_path = |s: &str| dir.join(format!("{name}-{s}.sock"));
@@ -160,10 +161,11 @@ fn session(
             p.display().to_string()
         }
     };
+    let guest_out = dir.join(format!("{name}.guest-output"));
     f.arg(exe)
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&guest_out).unwrap())
         .stderr(Stdio::piped());
     let mut ferrite = f.spawn().expect("start ferrite");
     let until = Instant::now() + SESSION_LIMIT;
@@ -204,8 +206,16 @@ fn session(
         .stdout(std::fs::File::create(&gdb_out).unwrap())
         .stderr(std::fs::File::create(dir.join(format!("{name}.gdb-errors"))).unwrap());
     let mut gdb = g.spawn().expect("start gdb-multiarch");
-    if let Some(after) = interrupt_after {
-        std::thread::sleep(after);
+    if let Some(line) = interrupt_when {
+        let want = format!("{line}\n");
+        while !std::fs::read_to_string(&guest_out).is_ok_and(|o| o.contains(&want))
+            && Instant::now() < until
+            && gdb.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // A moment for gdb to be waiting for the stop, not still sending `continue`.
+        std::thread::sleep(Duration::from_millis(300));
         // SAFETY: kill of our own child's pid.
         unsafe { libc::kill(gdb.id() as i32, libc::SIGINT) };
     }
@@ -229,7 +239,7 @@ fn session(
     Session {
         gdb: text,
         status: status.unwrap(),
-        guest_stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        guest_stdout: read(guest_out),
         guest_stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
 }
@@ -443,7 +453,7 @@ fn interrupt_then_detach() {
         Listen::Socket("spin"),
         &[],
         &["continue", "bt", "set var spins_left = 1000", "detach"],
-        Some(Duration::from_secs(3)),
+        Some("spinning"),
     );
     s.expect(&[
         "Program received signal SIGINT, Interrupt.",
@@ -452,7 +462,7 @@ fn interrupt_then_detach() {
         " in main (argc=2, argv=",
         "[Inferior 1 (process 1) detached]",
     ]);
-    assert_eq!(s.guest_stdout, "spun\n");
+    assert_eq!(s.guest_stdout, "spinning\nspun\n");
     assert_eq!(s.status.code(), Some(0), "{}", s.guest_stderr);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int square(int v)
 {
@@ -37,9 +38,17 @@ static volatile long spins_left = -1;
 
 static void spin(void)
 {
-    while (spins_left != 0) /* line: spin loop */
+    /* Tells the test that the debugger let the guest run; a minute without a
+     * debugger stopping the loop ends it. */
+    puts("spinning");
+    fflush(stdout);
+    time_t give_up = time(NULL) + 60;
+    while (spins_left != 0) { /* line: spin loop */
         if (spins_left > 0)
             spins_left--;
+        else if (time(NULL) > give_up)
+            exit(3);
+    }
 }
 
 static volatile int started;
