@@ -23,7 +23,7 @@ pub enum Item {
     Exec = 16,
     /// Syscalls with arguments and results.
     Strace = 32,
-    /// The guest memory map at start-up and on changes.
+    /// The guest memory map after loading, in qemu-aarch64's layout.
     Page = 64,
     /// Do not chain blocks.
     NoChain = 128,
