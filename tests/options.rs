@@ -445,3 +445,40 @@ fn d_page_prints_qemus_layout() {
         assert!(l[12..].starts_with("0x"), "{l:?}");
     }
 }
+
+/// `-dfilter` restricts `-d in_asm` (and `op`, `out_asm`) to blocks starting in its
+/// ranges: with the 4 bytes at the entry point, exactly the entry block is listed.
+#[test]
+fn dfilter_limits_block_logs() {
+    let Some(probe) = probe() else {
+        return;
+    };
+    let elf = std::fs::read(probe).unwrap();
+    let entry = u64::from_le_bytes(elf[24..32].try_into().unwrap());
+    let blocks = |args: &[&str]| -> Vec<String> {
+        let o = Command::new(FERRITE)
+            .args(args)
+            .arg(probe)
+            .arg("uname")
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.starts_with("IN: ") || l.starts_with("OUT: "))
+            .map(str::to_string)
+            .collect()
+    };
+    let all = blocks(&["-d", "in_asm"]);
+    assert!(all.len() > 10, "{all:?}");
+    for spec in [
+        format!("{entry:#x}+4"),
+        format!("{:#x}-4", entry + 3),
+        format!("1..2,{entry:#x}..{:#x}", entry + 3),
+    ] {
+        let some = blocks(&["-d", "in_asm,out_asm", "-dfilter", &spec]);
+        assert_eq!(some.len(), 2, "-dfilter {spec}: {some:?}");
+        assert_eq!(some[0], format!("IN: {entry:#x}"), "-dfilter {spec}");
+        assert!(some[1].starts_with("OUT: "), "-dfilter {spec}");
+    }
+}
