@@ -23,7 +23,7 @@ pub enum Item {
     Exec = 16,
     /// Syscalls with arguments and results.
     Strace = 32,
-    /// The guest memory map at start-up and on changes.
+    /// The guest memory map after loading, in qemu-aarch64's layout.
     Page = 64,
     /// Do not chain blocks.
     NoChain = 128,
@@ -114,6 +114,63 @@ pub fn parse_items(s: &str) -> Result<u32, String> {
         }
     }
     Ok(bits)
+}
+
+/// `-dfilter`: the guest address ranges (inclusive) that `in_asm`, `op` and `out_asm`
+/// log blocks of; unset, every block.
+static DFILTER: std::sync::RwLock<Option<Vec<(u64, u64)>>> = std::sync::RwLock::new(None);
+
+/// Parse a `-dfilter` argument in qemu's syntax: comma-separated ranges, each
+/// `start+size` (size bytes from start), `start-size` (size bytes ending at start) or
+/// `start..end` (inclusive); numbers decimal or `0x` hexadecimal.
+pub fn parse_dfilter(spec: &str) -> Result<Vec<(u64, u64)>, String> {
+    let num = |t: &str| -> Result<u64, String> {
+        let t = t.trim();
+        let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            Some(h) => u64::from_str_radix(h, 16),
+            None => t.parse(),
+        };
+        r.map_err(|_| format!("-dfilter: '{t}' is not a number"))
+    };
+    let mut out = Vec::new();
+    for r in spec.split(',') {
+        let range = if let Some((a, b)) = r.split_once("..") {
+            (num(a)?, num(b)?)
+        } else if let Some(i) = r.get(1..).and_then(|t| t.find(['+', '-'])).map(|i| i + 1) {
+            let (a, len) = (num(&r[..i])?, num(&r[i + 1..])?);
+            if len == 0 {
+                return Err(format!("-dfilter: empty range '{r}'"));
+            }
+            if r.as_bytes()[i] == b'+' {
+                (a, a.saturating_add(len - 1))
+            } else {
+                (a.saturating_sub(len - 1), a)
+            }
+        } else {
+            return Err(format!(
+                "-dfilter: bad range '{r}' (expected start+size, start-size or start..end)"
+            ));
+        };
+        if range.0 > range.1 {
+            return Err(format!("-dfilter: range '{r}' ends before it starts"));
+        }
+        out.push(range);
+    }
+    Ok(out)
+}
+
+/// Set the `-dfilter` ranges (at start-up; the command line's replace the variable's).
+pub fn set_dfilter(ranges: Vec<(u64, u64)>) {
+    *DFILTER.write().unwrap_or_else(|e| e.into_inner()) = Some(ranges);
+}
+
+/// Whether a block at guest `pc` is to be logged under `in_asm`, `op`, `out_asm`.
+pub fn in_dfilter(pc: u64) -> bool {
+    DFILTER
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_none_or(|r| r.iter().any(|&(a, b)| a <= pc && pc <= b))
 }
 
 pub fn enable(bits: u32) {
@@ -323,5 +380,24 @@ pub fn jitdump(host: usize, len: usize, guest_pc: u64, guest_insns: usize) {
     r.extend_from_slice(unsafe { std::slice::from_raw_parts(host as *const u8, len) });
     if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&path) {
         let _ = f.write_all(&r);
+    }
+}
+
+#[cfg(test)]
+mod dfilter_tests {
+    use super::parse_dfilter;
+
+    #[test]
+    fn qemu_range_syntax() {
+        assert_eq!(parse_dfilter("0x1000+0x100"), Ok(vec![(0x1000, 0x10ff)]));
+        assert_eq!(parse_dfilter("0x1000-0x100"), Ok(vec![(0xf01, 0x1000)]));
+        assert_eq!(
+            parse_dfilter("0x1000..0x2000,4096+1"),
+            Ok(vec![(0x1000, 0x2000), (4096, 4096)])
+        );
+        assert!(parse_dfilter("0x1000").is_err());
+        assert!(parse_dfilter("0x2000..0x1000").is_err());
+        assert!(parse_dfilter("x+1").is_err());
+        assert!(parse_dfilter("0x1000+0").is_err());
     }
 }

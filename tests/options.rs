@@ -356,3 +356,129 @@ PID exit_group(3)"
     // Earlier calls of the C library's start-up, in the same form.
     assert!(log.contains(&format!("{pid} brk(NULL) = 0x")), "{log}");
 }
+
+/// `-d page` prints the guest memory map after loading as qemu-aarch64 does: the
+/// "page layout changed following binary load" table (`start-end size prot`, 16 hex
+/// digits each) and the layout fields. For the static probe, the executable's own rows
+/// and its code/data/entry fields must equal qemu's (the stack is elsewhere in each).
+#[test]
+fn d_page_prints_qemus_layout() {
+    let Some(probe) = probe() else {
+        return;
+    };
+    let ours = Command::new(FERRITE)
+        .args(["-d", "page"])
+        .arg(probe)
+        .arg("uname")
+        .output()
+        .unwrap();
+    assert!(ours.status.success());
+    let ours = String::from_utf8_lossy(&ours.stderr).into_owned();
+    let Ok(qemu) = Command::new("qemu-aarch64-static")
+        .args(["-d", "page"])
+        .arg(probe)
+        .arg("uname")
+        .output()
+    else {
+        common::skip_part(
+            "d_page_prints_qemus_layout",
+            "qemu-aarch64-static not found",
+        );
+        return;
+    };
+    let qemu = String::from_utf8_lossy(&qemu.stderr).into_owned();
+    // qemu prints the table again after every mmap; the first one after loading counts.
+    let after_load = |text: &str| -> Vec<String> {
+        let start = text
+            .find("page layout changed following binary load\n")
+            .unwrap_or_else(|| panic!("no binary-load table in:\n{text}"));
+        text[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("page layout changed"))
+            .map(str::to_string)
+            .collect()
+    };
+    let (o, q) = (after_load(&ours), after_load(&qemu));
+    assert_eq!(
+        o[0],
+        "start            end              size             prot"
+    );
+    assert_eq!(o[0], q[0]);
+    let row = |l: &str| {
+        let b = l.as_bytes();
+        l.len() == 54
+            && b[16] == b'-'
+            && b[33] == b' '
+            && b[50] == b' '
+            && l[51..].chars().all(|c| "rwx-".contains(c))
+    };
+    let rows: Vec<&String> = o[1..].iter().take_while(|l| row(l)).collect();
+    assert!(rows.len() >= 2, "rows:\n{ours}");
+    // The executable's code segment: the same row in both.
+    let code_row = rows[0];
+    assert!(code_row.ends_with(" r-x"), "{ours}");
+    assert!(
+        q.contains(code_row),
+        "qemu has no row {code_row:?}:\n{qemu}"
+    );
+    let field = |lines: &[String], name: &str| -> String {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} line"))
+            .clone()
+    };
+    for name in ["end_code", "start_code", "start_data", "end_data", "entry"] {
+        assert_eq!(field(&o, name), field(&q, name), "{name}");
+    }
+    for name in [
+        "start_brk",
+        "start_stack",
+        "brk",
+        "argv_start",
+        "env_start",
+        "auxv_start",
+    ] {
+        let l = field(&o, name);
+        assert_eq!(l.len(), 12 + 18, "{l:?}");
+        assert!(l[12..].starts_with("0x"), "{l:?}");
+    }
+}
+
+/// `-dfilter` restricts `-d in_asm` (and `op`, `out_asm`) to blocks starting in its
+/// ranges: with the 4 bytes at the entry point, exactly the entry block is listed.
+#[test]
+fn dfilter_limits_block_logs() {
+    let Some(probe) = probe() else {
+        return;
+    };
+    let elf = std::fs::read(probe).unwrap();
+    let entry = u64::from_le_bytes(elf[24..32].try_into().unwrap());
+    let blocks = |args: &[&str]| -> Vec<String> {
+        let o = Command::new(FERRITE)
+            .args(args)
+            .arg(probe)
+            .arg("uname")
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.starts_with("IN: ") || l.starts_with("OUT: "))
+            .map(str::to_string)
+            .collect()
+    };
+    let all = blocks(&["-d", "in_asm"]);
+    assert!(all.len() > 10, "{all:?}");
+    for spec in [
+        format!("{entry:#x}+4"),
+        format!("{:#x}-4", entry + 3),
+        format!("1..2,{entry:#x}..{:#x}", entry + 3),
+    ] {
+        let some = blocks(&["-d", "in_asm,out_asm", "-dfilter", &spec]);
+        assert_eq!(some.len(), 2, "-dfilter {spec}: {some:?}");
+        assert_eq!(some[0], format!("IN: {entry:#x}"), "-dfilter {spec}");
+        assert!(some[1].starts_with("OUT: "), "-dfilter {spec}");
+    }
+}

@@ -628,7 +628,7 @@ impl Engine {
             &mut |a| if one && a != pc { None } else { fetch.fetch(a) },
             &mut |word, at| self.report_undefined(word, at),
         );
-        if log::enabled(Item::InAsm) {
+        if log::enabled(Item::InAsm) && log::in_dfilter(pc) {
             let mut s = format!("IN: {pc:#x}\n");
             let mut a = pc;
             while a < pc + ir.guest_len {
@@ -640,7 +640,7 @@ impl Engine {
             log::write(&s);
         }
         opt::optimize(&mut ir);
-        if log::enabled(Item::Op) {
+        if log::enabled(Item::Op) && log::in_dfilter(pc) {
             log::write(&format!("OP after optimisation:\n{ir}"));
         }
         let guest_insns = ir.guest_len / 4;
@@ -661,7 +661,7 @@ impl Engine {
             )
         };
         cache.used = (cache.used + compiled.code.len() + 15) & !15;
-        if log::enabled(Item::OutAsm) {
+        if log::enabled(Item::OutAsm) && log::in_dfilter(pc) {
             let mut s = format!("OUT: [size={}] {host:#x}\n", compiled.code.len());
             for line in x64::disas::listing(&compiled.code, host as u64) {
                 s += &line;

@@ -116,6 +116,12 @@ const OPTS: &[Opt] = &[
         help: "enable logging of specified items (-d help for a list)",
     },
     Opt {
+        names: &["dfilter"],
+        env: "DFILTER",
+        arg: Some("range[,...]"),
+        help: "log in_asm/op/out_asm only for blocks in these guest ranges (0x1000+0x100, 0x1000..0x2000)",
+    },
+    Opt {
         names: &["D"],
         env: "LOG_FILENAME",
         arg: Some("logfile"),
@@ -301,6 +307,7 @@ fn apply(st: &mut State, name: &str, val: Option<String>) -> Result<Option<Comma
                 .map_err(|bad| CliError(format!("unknown log item '{bad}' (try -d help)")))?;
         }
         "D" => st.log_file = Some(v()),
+        "dfilter" => log::set_dfilter(log::parse_dfilter(&v()).map_err(CliError)?),
         "strace" => st.log_items |= log::Item::Strace as u32,
         "r" => {
             // struct utsname's fields hold 64 bytes and a NUL.

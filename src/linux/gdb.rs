@@ -247,6 +247,9 @@ fn park(mut w: MutexGuard<'static, World>, cpu: &mut Cpu) -> Resume {
 /// gdb asked this thread to receive, if any.
 pub fn park_if_stopped(cpu: &mut Cpu) -> Option<i32> {
     if !active() {
+        // A stop that gdb's detach ended before this thread saw it: without this the
+        // bit would send every block entry back here.
+        engine::clear_interrupt(cpu as *mut Cpu, INT_DEBUG);
         return None;
     }
     let w = world();

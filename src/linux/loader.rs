@@ -79,6 +79,11 @@ pub struct Mapped {
     pub phent: u64,
     /// End of the highest segment (page-aligned), for the brk start.
     pub end: u64,
+    /// The lowest address and the end of the file contents of the executable
+    /// segments (`start_code`, `end_code`) and of the writable ones (`start_data`,
+    /// `end_data`), as the kernel's `mm` records them; 0 when there are none.
+    pub code: (u64, u64),
+    pub data: (u64, u64),
 }
 
 /// The result of loading a program.
@@ -394,7 +399,18 @@ fn map_object(
                 .map(|p| p.p_vaddr + (off - p.p_offset) + bias)
         })
         .unwrap_or(0);
+    let range_of = |flag: u32| {
+        let segs = loads.iter().filter(|p| p.p_flags & flag != 0);
+        let start = segs.clone().map(|p| p.p_vaddr + bias).min().unwrap_or(0);
+        let end = segs
+            .map(|p| p.p_vaddr + p.p_filesz + bias)
+            .max()
+            .unwrap_or(0);
+        (start, end)
+    };
     Ok(Mapped {
+        code: range_of(goblin::elf::program_header::PF_X),
+        data: range_of(goblin::elf::program_header::PF_W),
         entry: elf.header.e_entry.wrapping_add(bias),
         bias,
         phdr,

@@ -406,18 +406,7 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
     let loaded = loaded.map_err(|e| StartError(e.0))?;
     set_comm(program);
     if log::enabled(Item::Page) {
-        let mut s = String::from("guest memory map at start-up:\n");
-        for (start, v) in &mmap.vmas {
-            s += &format!(
-                "  {start:012x}-{:012x} prot={} {:?}\n",
-                v.end, v.prot, v.kind
-            );
-        }
-        s += &format!(
-            "start_brk   {:#x}\nentry       {:#x}\nstack_start {:#x}\n",
-            mmap.brk_start, loaded.pc, loaded.sp
-        );
-        log::write(&s);
+        log::write(&page_report(&mmap, &loaded, argv.len(), envp.len()));
     }
 
     // The process lives as long as the host process: guest threads share it.
@@ -456,6 +445,55 @@ pub fn run(options: Options, program: &str, args: Vec<OsString>) -> Result<(), S
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };
     }
+}
+
+/// `-d page`: the guest memory map after loading, in qemu-aarch64's layout (a table of
+/// `start-end size prot`, adjacent mappings with the same protection merged, then the
+/// process's layout fields).
+fn page_report(mm: &mm::MemoryMap, loaded: &loader::Loaded, argc: usize, envc: usize) -> String {
+    let mut rows: Vec<(u64, u64, u64)> = Vec::new();
+    for (&start, v) in &mm.vmas {
+        match rows.last_mut() {
+            Some(last) if last.1 == start && last.2 == v.prot => last.1 = v.end,
+            _ => rows.push((start, v.end, v.prot)),
+        }
+    }
+    let mut s = String::from(
+        "page layout changed following binary load\n\
+         start            end              size             prot\n",
+    );
+    for (start, end, prot) in rows {
+        let bit = |b: i32, c: char| if prot & b as u64 != 0 { c } else { '-' };
+        s += &format!(
+            "{start:016x}-{end:016x} {:016x} {}{}{}
+",
+            end - start,
+            bit(libc::PROT_READ, 'r'),
+            bit(libc::PROT_WRITE, 'w'),
+            bit(libc::PROT_EXEC, 'x')
+        );
+    }
+    let m = &loaded.main;
+    // The initial stack: argc, argv[argc + 1], envp[envc + 1], then the auxv.
+    let argv_start = loaded.sp + 8;
+    let env_start = argv_start + 8 * (argc as u64 + 1);
+    let auxv_start = env_start + 8 * (envc as u64 + 1);
+    for (name, v) in [
+        ("start_brk", mm.brk_start),
+        ("end_code", m.code.1),
+        ("start_code", m.code.0),
+        ("start_data", m.data.0),
+        ("end_data", m.data.1),
+        ("start_stack", loaded.sp),
+        ("brk", mm.brk_start),
+        ("entry", m.entry),
+        ("argv_start", argv_start),
+        ("env_start", env_start),
+        ("auxv_start", auxv_start),
+    ] {
+        s += &format!("{name:<11} {v:#018x}\n");
+    }
+    s
 }
 
 /// Standard descriptors (bit n: fd n, n < 3) that were closed when ferrite started:
