@@ -164,6 +164,10 @@ impl Emitter<'_> {
                 .copied()
                 .find(|&r| Some(r) != avoid)
         });
+        let pick = match pick {
+            Some(r) => Some(r),
+            None => self.evict_for(i, avoid),
+        };
         match pick {
             Some(r) => {
                 self.free_regs.retain(|&x| x != r);

@@ -324,6 +324,14 @@ impl Emitter<'_> {
             } => {
                 // x86 loads already have acquire semantics (TSO).
                 self.addr_to_rax(i, addr, cached);
+                // The destination before the probe: choosing it may spill another value
+                // (see `evict_for`), which the slow path must not jump over.
+                self.free_dead(i);
+                let rd = if self.unused(i) {
+                    RAX
+                } else {
+                    self.alloc_direct(i, None, None)
+                };
                 self.mem.probe(
                     &mut self.asm,
                     self.block.ctx,
@@ -335,12 +343,6 @@ impl Emitter<'_> {
                     },
                     slow,
                 );
-                self.free_dead(i);
-                let rd = if self.unused(i) {
-                    RAX
-                } else {
-                    self.alloc_direct(i, None, None)
-                };
                 self.mark_fault_point();
                 match (size, signed) {
                     (1, false) => dynasm!(self.asm ; .arch x64 ; movzx Rd(rd), BYTE [rax]),

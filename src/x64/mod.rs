@@ -78,6 +78,9 @@ struct Emitter<'a> {
     free_regs: Vec<u8>,
     /// Spill slots released by dead values (reused first).
     free_slots: Vec<u16>,
+    /// Slots released while emitting the current instruction: its operands may still
+    /// be read from them, so an eviction ([`Emitter::evict_for`]) must not reuse them.
+    freed_now: Vec<u16>,
     /// Slots from here on have never been used in this block (so that a block does not
     /// start by listing all [`SPILL_SLOTS`]).
     next_slot: u16,
@@ -154,6 +157,7 @@ pub fn compile(block: &Block, base: usize, rt: Runtime, mem: &dyn MemLowering) -
             .chain((!mem.uses_r15()).then_some(R15))
             .collect(),
         free_slots: Vec::new(),
+        freed_now: Vec::new(),
         next_slot: 0,
         reg_holds: [None; 16],
         exits: Vec::new(),
@@ -203,6 +207,7 @@ impl Emitter<'_> {
 
     fn inst(&mut self, i: usize) {
         let block = self.block;
+        self.freed_now.clear();
         if let Op::Call(h, args) = &block.insts[i].op {
             // (Matched by reference: cloning the op would copy its argument vector.)
             self.rax_cache = None;

@@ -67,7 +67,10 @@ impl Emitter<'_> {
                 self.reg_holds[r as usize] = None;
                 self.free_regs.push(r);
             }
-            Loc::Slot(s) => self.free_slots.push(s),
+            Loc::Slot(s) => {
+                self.free_slots.push(s);
+                self.freed_now.push(s);
+            }
             _ => {}
         }
         self.loc[a.0 as usize] = Loc::None;
@@ -88,7 +91,7 @@ impl Emitter<'_> {
 
     /// Choose a location for the value defined by instruction `i` (not yet written).
     pub(super) fn alloc(&mut self, i: usize) -> Loc {
-        let l = if let Some(r) = self.free_regs.pop() {
+        let l = if let Some(r) = self.free_regs.pop().or_else(|| self.evict_for(i, None)) {
             self.reg_holds[r as usize] = Some(Val(i as u32));
             Loc::Reg(r)
         } else {
@@ -96,6 +99,84 @@ impl Emitter<'_> {
         };
         self.loc[i] = l;
         l
+    }
+
+    /// With no register free for the value of instruction `i`: free the register of
+    /// the live value read next furthest ahead, when that is after `i`'s own first
+    /// reader (Belady's choice), by moving that value to a spill slot. Never the operands of `i` (their registers may already be in use
+    /// by its emission), `avoid`, or a self-loop's hoisted reads (their registers are
+    /// the loop head's). Without this, the new value took the slot, and in long blocks
+    /// (SHA-256's rounds) every later value did too while early, long-lived values kept
+    /// the registers.
+    pub(super) fn evict_for(&mut self, i: usize, avoid: Option<u8>) -> Option<u8> {
+        let (mut args, mut n) = ([Val(u32::MAX); 8], 0);
+        self.block.insts[i].op.for_each_arg(|a| {
+            if n < args.len() {
+                args[n] = a;
+                n += 1;
+            }
+        });
+        let args = &args[..n];
+        let pinned = self.block.insts.len() as u32 + 1;
+        // Candidates, then their next readers (an operand of a fused op counts as read
+        // where that op stands, or at the end when it stood before `i`: a guess).
+        let (mut cand, mut nc) = ([(0u32, 0u8, Val(0)); 16], 0);
+        for r in 0..16u8 {
+            let Some(v) = self.reg_holds[r as usize] else {
+                continue;
+            };
+            let lu = self.last_use[v.0 as usize];
+            if Some(r) == avoid || lu >= pinned || args.contains(&v) {
+                continue;
+            }
+            cand[nc] = (lu, r, v);
+            nc += 1;
+        }
+        if nc == 0 {
+            return None;
+        }
+        let cand = &mut cand[..nc];
+        let mine = Val(i as u32);
+        let mut my_next = self.last_use[i];
+        let mut found = 0;
+        for j in i + 1..self.block.insts.len() {
+            if found == cand.len() && my_next <= j as u32 {
+                break;
+            }
+            self.block.insts[j].op.for_each_arg(|a| {
+                if a == mine && my_next > j as u32 {
+                    my_next = j as u32;
+                }
+                for c in cand.iter_mut() {
+                    if c.2 == a && c.0 > j as u32 {
+                        c.0 = j as u32;
+                        found += 1;
+                    }
+                }
+            });
+        }
+        let &(next, r, v) = cand.iter().max_by_key(|c| c.0)?;
+        if next <= my_next {
+            return None;
+        }
+        // A slot no operand of this instruction was just read from.
+        let s = match self
+            .free_slots
+            .iter()
+            .rposition(|s| !self.freed_now.contains(s))
+        {
+            Some(k) => self.free_slots.remove(k),
+            None if (self.next_slot as usize) < SPILL_SLOTS => {
+                self.next_slot += 1;
+                self.next_slot - 1
+            }
+            None => return None,
+        };
+        let o = off::spill(s as usize);
+        dynasm!(self.asm ; .arch x64 ; mov [rbp + o], Rq(r));
+        self.loc[v.0 as usize] = Loc::Slot(s);
+        self.reg_holds[r as usize] = None;
+        Some(r)
     }
 
     /// Store `rax` as the value of instruction `i` (an instruction's last emission).
@@ -170,6 +251,70 @@ impl Emitter<'_> {
                 self.reg_holds[r as usize] = None;
                 self.free_regs.push(r);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Register pressure: long blocks that keep more values live than there are host
+    //! registers (evictions to spill slots, slots reused), against a model in Rust.
+    use crate::arm64::cpu::Cpu;
+    use crate::engine::testing::run_ok;
+
+    /// `add xd, xn, xm` or `eor xd, xn, xm, ror #k` over x0..x28, SHA-like mixing.
+    fn mixing_block(seed: u64, len: usize) -> (Vec<u32>, impl Fn(&mut [u64; 32])) {
+        let mut s = seed;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut ops = Vec::new();
+        for _ in 0..len {
+            let r = next();
+            let (d, n, m) = ((r % 29) as u32, (r >> 8) as u32 % 29, (r >> 16) as u32 % 29);
+            let k = (r >> 24) as u32 % 64;
+            let add = (r >> 40) & 1 == 0;
+            ops.push((add, d, n, m, k));
+        }
+        let words = ops
+            .iter()
+            .map(|&(add, d, n, m, k)| {
+                if add {
+                    0x8b00_0000 | m << 16 | n << 5 | d
+                } else {
+                    0xca00_0000 | 3 << 22 | m << 16 | k << 10 | n << 5 | d
+                }
+            })
+            .collect();
+        let model = move |x: &mut [u64; 32]| {
+            for &(add, d, n, m, k) in &ops {
+                let (a, b) = (x[n as usize], x[m as usize]);
+                x[d as usize] = if add {
+                    a.wrapping_add(b)
+                } else {
+                    a ^ b.rotate_right(k)
+                };
+            }
+        };
+        (words, model)
+    }
+
+    #[test]
+    fn long_blocks_under_register_pressure_match_a_model() {
+        for seed in 1..40u64 {
+            let (words, model) = mixing_block(seed * 0x9e37_79b9, 120);
+            let mut cpu = Cpu::new();
+            let mut want = [0u64; 32];
+            for (r, w) in want.iter_mut().enumerate().take(29) {
+                *w = (r as u64 + 1).wrapping_mul(0x0123_4567_89ab_cdef) ^ seed;
+            }
+            cpu.x = want;
+            run_ok(&words, &mut cpu);
+            model(&mut want);
+            assert_eq!(cpu.x[..29], want[..29], "seed {seed}");
         }
     }
 }
