@@ -405,13 +405,19 @@ impl Mmu {
                 if write { "write" } else { "read" }
             )
         });
+        self.abort_syndrome(fault.status_code() as u64, va, write)
+    }
+
+    /// A data abort taken from the current EL (EC 0x24 from EL0, 0x25 from EL1) with
+    /// data fault status `dfsc`, WnR from `write`, FAR = `va`.
+    fn abort_syndrome(&self, dfsc: u64, va: u64, write: bool) -> Exception {
         let class = if self.el == 0 {
             ec::DABT_LOW
         } else {
             ec::DABT_CUR
         };
         let wnr = if write { esr::WNR } else { 0 };
-        Exception::new(class, fault.status_code() as u64 | wnr, va)
+        Exception::new(class, dfsc | wnr, va)
     }
 
     /// The instruction word at `va` for the lifter, with the physical address it was
@@ -491,13 +497,7 @@ impl Mmu {
     /// atomic access to MMIO.
     pub(crate) fn external_abort(&mut self, va: u64, write: bool) -> Exception {
         self.stats.aborts += 1;
-        let class = if self.el == 0 {
-            ec::DABT_LOW
-        } else {
-            ec::DABT_CUR
-        };
-        let wnr = if write { esr::WNR } else { 0 };
-        Exception::new(class, esr::FSC_SEA | wnr, va)
+        self.abort_syndrome(esr::FSC_SEA, va, write)
     }
 
     /// `AT S1E1R/S1E1W/S1E0R/S1E0W, Xt` (`SYS #0, C7, C8, #op2`; `op` = `op1 << 7 | crm
@@ -552,13 +552,7 @@ impl Mmu {
     /// The alignment fault (DFSC 0x21) of an exclusive or atomic access to `va`.
     pub(crate) fn alignment_fault(&mut self, va: u64, write: bool) -> Exception {
         self.stats.aborts += 1;
-        let class = if self.el == 0 {
-            ec::DABT_LOW
-        } else {
-            ec::DABT_CUR
-        };
-        let wnr = if write { esr::WNR } else { 0 };
-        Exception::new(class, esr::FSC_ALIGN | wnr, va)
+        self.abort_syndrome(esr::FSC_ALIGN, va, write)
     }
 
     /// Reads a descriptor-sized word of RAM (for `AT` and tests).
