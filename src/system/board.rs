@@ -668,22 +668,11 @@ mod tty {
 mod tests {
     use super::*;
     use crate::system::dev::gic::CPU_IFACE_OFFSET;
+    use crate::system::dev::pl011::tests::Sink;
     use crate::system::dev::pl011::INT_RX;
     use std::collections::VecDeque;
     use std::sync::atomic::AtomicUsize;
     use std::time::Instant;
-
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     /// Input arriving through a channel, as a terminal's would.
     struct ChanRead(std::sync::mpsc::Receiver<Vec<u8>>, VecDeque<u8>);
